@@ -1,0 +1,5 @@
+"""``python -m loket``: the same as the ``loket`` command."""
+
+from loket.cli import main
+
+main()

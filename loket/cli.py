@@ -1,0 +1,152 @@
+"""The ``loket`` command: the local stack, the database, each service, all services, and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+
+from plumbing.logging import configure_logging
+from plumbing.settings import StackSettings
+
+cli = typer.Typer(help="Loket: one-desk contact-center routing and case management.", no_args_is_help=True)
+stack_cli = typer.Typer(help="The local stack: a real Kafka (KRaft) and PostgreSQL.", no_args_is_help=True)
+db_cli = typer.Typer(help="The Loket database.", no_args_is_help=True)
+schemas_cli = typer.Typer(help="The event contract.", no_args_is_help=True)
+cli.add_typer(stack_cli, name="stack")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(schemas_cli, name="schemas")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@stack_cli.command("up")
+def stack_up() -> None:
+    """Start Kafka and PostgreSQL (or reuse running ones) and apply the database migrations."""
+    from loket import stack
+    from services.case.app import migrate_database
+    from services.case.settings import CaseSettings
+
+    settings = StackSettings()
+    try:
+        status = asyncio.run(stack.up(settings))
+    except stack.StackError as exc:
+        _fail(str(exc))
+    applied = asyncio.run(migrate_database(CaseSettings()))
+    typer.echo(str(status))
+    typer.echo(f"migrations applied: {', '.join(applied) if applied else 'none pending'}")
+
+
+@stack_cli.command("down")
+def stack_down() -> None:
+    """Stop exactly what ``stack up`` started."""
+    from loket import stack
+
+    stopped = stack.down(StackSettings())
+    typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@stack_cli.command("status")
+def stack_status() -> None:
+    """Say what runs where."""
+    from loket import stack
+
+    typer.echo(str(asyncio.run(stack.status(StackSettings()))))
+
+
+@stack_cli.command("reset")
+def stack_reset(yes: bool = typer.Option(False, "--yes", help="Really delete the Kafka and database data.")) -> None:
+    """Stop the stack and delete its data (the Kafka jars stay)."""
+    from loket import stack
+
+    if not yes:
+        _fail("this deletes all local Kafka and PostgreSQL data; repeat with --yes")
+    stack.reset(StackSettings())
+
+
+@db_cli.command("migrate")
+def db_migrate() -> None:
+    """Apply pending database migrations."""
+    from services.case.app import migrate_database
+    from services.case.settings import CaseSettings
+
+    applied = asyncio.run(migrate_database(CaseSettings()))
+    typer.echo(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
+
+
+@schemas_cli.command("export")
+def schemas_export() -> None:
+    """Write the JSON Schemas and the AsyncAPI document from the models."""
+    from schemas.export import write_all
+
+    for path in write_all():
+        typer.echo(str(path))
+
+
+@cli.command()
+def intake() -> None:
+    """Run the intake HTTP API."""
+    from services.intake.app import main as run
+
+    run()
+
+
+@cli.command()
+def router() -> None:
+    """Run the one-desk router."""
+    from services.router.app import main as run
+
+    _faust_argv()
+    run()
+
+
+@cli.command()
+def cases() -> None:
+    """Run the case service."""
+    from services.case.app import main as run
+
+    run()
+
+
+@cli.command()
+def norms() -> None:
+    """Run the norms service (metrics on /metrics)."""
+    from services.norms.app import main as run
+
+    _faust_argv()
+    run()
+
+
+@cli.command()
+def run() -> None:
+    """Run all four services, one process each, until Ctrl-C."""
+    from loket.supervisor import Supervisor
+
+    configure_logging()
+    supervisor = Supervisor()
+    supervisor.start()
+    raise typer.Exit(supervisor.wait())
+
+
+@cli.command()
+def demo(
+    questions: int = typer.Option(60, help="How many simulated questions to send."),
+    keep_running: bool = typer.Option(True, help="Keep everything up after the burst, until Ctrl-C."),
+) -> None:
+    """Stack up, all services, a burst of simulated questions, and where to look."""
+    from loket.demo import run_demo
+
+    raise typer.Exit(run_demo(questions=questions, keep_running=keep_running))
+
+
+def _faust_argv() -> None:
+    # faust's worker parses sys.argv; give it only the program name.
+    del sys.argv[1:]
+
+
+def main() -> None:
+    cli()

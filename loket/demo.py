@@ -1,0 +1,146 @@
+"""``loket demo``: the stack, all services, a burst of simulated questions, and where to look."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from loket import simulator, stack
+from loket.supervisor import Supervisor
+from plumbing.kafka import ensure_topics, topic_name
+from plumbing.logging import configure_logging
+from plumbing.settings import StackSettings
+from schemas import RoutingDecided
+from schemas.topics import ALL_TOPICS, DECISIONS
+from services.case.app import migrate_database
+from services.case.settings import CaseSettings
+from services.intake.settings import IntakeSettings
+from services.norms.settings import NormsSettings
+
+console = Console()
+
+
+def run_demo(questions: int, keep_running: bool) -> int:
+    configure_logging(level="warning")
+    settings = StackSettings()
+    already_up = asyncio.run(stack.status(settings)).all_running
+    try:
+        console.print(asyncio.run(stack.up(settings)))
+    except stack.StackError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    asyncio.run(migrate_database(CaseSettings()))
+    asyncio.run(ensure_topics(settings, ALL_TOPICS))
+    supervisor = Supervisor(log_dir=settings.state_dir / "logs")
+    supervisor.start()
+    try:
+        code = asyncio.run(_burst(settings, questions))
+        if code == 0:
+            _where_to_look()
+        if code == 0 and keep_running:
+            console.print("Everything runs. [bold]Ctrl-C[/bold] stops it all.")
+            code = supervisor.wait()
+    finally:
+        supervisor.stop()
+        if not already_up:
+            console.print("stopped: " + ", ".join(stack.down(settings)))
+    return code
+
+
+async def _burst(settings: StackSettings, count: int) -> int:
+    intake = f"http://{IntakeSettings().intake_host}:{IntakeSettings().intake_port}"
+    async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
+        if not await _wait_healthy(client, "/health", "intake"):
+            return 1
+        decisions = await _decision_reader(settings)
+        try:
+            sent = await _send(client, count)
+            seen = await _collect(decisions, set(sent), timeout=60)
+        finally:
+            await decisions.stop()
+    _report(sent, seen)
+    return 0 if len(seen) == len(sent) else 1
+
+
+async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, timeout: float = 90) -> bool:
+    deadline = time.monotonic() + timeout
+    with console.status(f"waiting for {name}…"):
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(path)).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+    console.print(f"[red]{name} did not come up in {timeout:.0f}s[/red]; see {StackSettings().state_dir}/logs/")
+    return False
+
+
+async def _decision_reader(settings: StackSettings) -> AIOKafkaConsumer:
+    """A group-less reader positioned at the end of the decisions topic, before anything is sent."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    name = topic_name(settings, DECISIONS)
+    await consumer.topics()  # fetches fresh metadata, so a topic created a moment ago is known
+    partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    for tp in partitions:
+        await consumer.position(tp)
+    return consumer
+
+
+async def _send(client: httpx.AsyncClient, count: int) -> dict[str, dict]:
+    sent: dict[str, dict] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task("sending questions", total=count)
+        for body in simulator.questions(count):
+            response = await client.post("/v1/questions", json=body)
+            response.raise_for_status()
+            sent[response.json()["contact_id"]] = body
+            progress.advance(task)
+    return sent
+
+
+async def _collect(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float) -> dict[str, RoutingDecided]:
+    seen: dict[str, RoutingDecided] = {}
+    deadline = time.monotonic() + timeout
+    with console.status("waiting for the router's decisions…"):
+        while len(seen) < len(wanted) and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    decision = RoutingDecided.model_validate_json(record.value)
+                    if decision.data.contact_id in wanted:
+                        seen[decision.data.contact_id] = decision
+    return seen
+
+
+def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided]) -> None:
+    table = Table(title=f"{len(seen)} of {len(sent)} questions decided (first 8 shown)")
+    for column in ("channel", "question", "outcome", "why"):
+        table.add_column(column)
+    for contact_id, decision in list(seen.items())[:8]:
+        body = sent[contact_id]
+        table.add_row(body["channel"], body["text"], decision.data.outcome.value, decision.data.reason)
+    console.print(table)
+    outcomes = Counter(d.data.outcome.value for d in seen.values())
+    console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
+def _where_to_look() -> None:
+    intake, norms = IntakeSettings(), NormsSettings()
+    console.print(f"""
+[bold]Where to look[/bold]
+  ask a question:  curl -s -X POST http://{intake.intake_host}:{intake.intake_port}/v1/questions \\
+                     -H 'content-type: application/json' -d '{{"channel":"web","text":"mijn kliko is kapot"}}'
+  intake API docs: http://{intake.intake_host}:{intake.intake_port}/docs
+  metrics:         http://{norms.norms_host}:{norms.norms_port}/metrics   (loket_decisions_total, loket_first_contact_resolution_ratio)
+  service logs:    {StackSettings().state_dir}/logs/
+  stack:           loket stack status""")

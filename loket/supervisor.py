@@ -1,0 +1,85 @@
+"""Run Loket's services one per process and stop exactly those processes again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SERVICES: tuple[str, ...] = ("cases", "norms", "router", "intake")
+
+
+class Supervisor:
+    """Starts each service as ``python -m loket <service>`` in its own session; stops them in reverse."""
+
+    def __init__(self, services: Sequence[str] = SERVICES, env: Mapping[str, str] | None = None,
+                 log_dir: Path | None = None) -> None:
+        self._services = tuple(services)
+        self._env = {**os.environ, **(env or {})}
+        self._log_dir = log_dir
+        self._processes: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        for name in self._services:
+            out = self._output(name)
+            self._processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "loket", name], env=self._env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C reaches only us; we stop the services in order
+            )
+            log.info("service_started", service=name, pid=self._processes[name].pid)
+
+    def _output(self, name: str) -> int | None:
+        if self._log_dir is None:
+            return None
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        return os.open(self._log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def exited(self) -> dict[str, int]:
+        """Services that ended by themselves, with their exit codes."""
+        return {name: p.returncode for name, p in self._processes.items() if p.poll() is not None}
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM every service (intake first, so nothing new comes in), then SIGKILL what lingers."""
+        for name in reversed(self._services):
+            process = self._processes.get(name)
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for name, process in self._processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("service_killed", service=name, pid=process.pid)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            log.info("service_stopped", service=name, exit_code=process.returncode)
+        self._processes.clear()
+
+    def wait(self) -> int:
+        """Block until a signal or until a service dies; then stop all. Returns the exit code for the caller."""
+        stop_requested = False
+
+        def _request_stop(signum: int, frame: object) -> None:
+            nonlocal stop_requested
+            stop_requested = True
+
+        previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not stop_requested and not self.exited():
+                time.sleep(0.2)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        died = self.exited()
+        if died:
+            log.error("service_died", services=died)
+        self.stop()
+        return 1 if died else 0

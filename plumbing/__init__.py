@@ -1,0 +1,1 @@
+"""Shared plumbing for Loket's services: settings, Kafka helpers, logging, calendar, pseudonyms."""

@@ -1,0 +1,30 @@
+"""Working days: Dutch public holidays (from the ``holidays`` package) plus the organisation's closing days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import holidays
+
+
+class WorkingDayCalendar:
+    """Counts working days: Monday to Friday, not a Dutch public holiday, not a closing day."""
+
+    def __init__(self, closing_days: Iterable[dt.date] = ()) -> None:
+        self._closing_days = frozenset(closing_days)
+        self._public_holidays = holidays.country_holidays("NL")
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.weekday() < 5 and day not in self._public_holidays and day not in self._closing_days
+
+    def add_working_days(self, start: dt.date, days: int) -> dt.date:
+        """The date ``days`` working days after ``start`` (start itself never counts)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = start
+        while days:
+            day += dt.timedelta(days=1)
+            if self.is_working_day(day):
+                days -= 1
+        return day

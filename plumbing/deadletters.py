@@ -1,0 +1,82 @@
+"""Dead letters: turn a refused record into a ``DeadLetter`` event with a readable reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol, TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from schemas import DeadLetter, DeadLetterData
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+log = structlog.get_logger(__name__)
+
+
+class Refused(Exception):
+    """A record could not be decoded or validated; ``reason`` says why, readably."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode(model: type[ModelT], raw: bytes | None) -> ModelT:
+    """Parse and validate one record's value, or raise ``Refused`` naming each bad field."""
+    if raw is None:
+        raise Refused("empty record (no value)")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Refused(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
+    """``field.path: message; …`` without echoing input values, which may hold personal data."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(p) for p in error["loc"]) or "(record)"
+        parts.append(f"{where}: {error['msg']}")
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+class RawRecord(Protocol):
+    """What faust's messages and aiokafka's consumer records both carry."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def dead_letter(record: RawRecord, *, source: str, consumer: str, reason: str, now: dt.datetime) -> DeadLetter:
+    """The dead-letter event for one refused record, with its original bytes."""
+    data = DeadLetterData(
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        consumer=consumer,
+        reason=reason,
+        key_base64=DeadLetterData.encode(record.key),
+        value_base64=DeadLetterData.encode(record.value),
+        failed_at=now,
+    )
+    return DeadLetter.create(source=source, data=data, subject=dead_letter_key(record), time=now)
+
+
+def dead_letter_key(record: RawRecord) -> str:
+    """Key of a dead letter: where the refused record lives."""
+    return f"{record.topic}:{record.partition}:{record.offset}"
+
+
+def refuse(record: RawRecord, reason: str, *, source: str, consumer: str) -> tuple[bytes, bytes]:
+    """Log a refused record (where, why — never its content) and return the dead letter's key and value."""
+    location = dead_letter_key(record)
+    log.warning("record_refused", location=location, consumer=consumer, reason=reason)
+    letter = dead_letter(record, source=source, consumer=consumer, reason=reason, now=dt.datetime.now(dt.timezone.utc))
+    return location.encode(), letter.to_bytes()

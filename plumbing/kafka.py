@@ -1,0 +1,84 @@
+"""Kafka plumbing: topic names with the configured prefix, creating topics, an idempotent producer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from plumbing.exceptions import KafkaUnavailable
+from plumbing.settings import KafkaSettings
+from schemas.topics import TopicSpec
+
+log = structlog.get_logger(__name__)
+
+
+def topic_name(settings: KafkaSettings, spec: TopicSpec | str) -> str:
+    """The topic's name on this broker: the contract's name behind the configured prefix."""
+    return f"{settings.topic_prefix}{spec.name if isinstance(spec, TopicSpec) else spec}"
+
+
+def group_id(settings: KafkaSettings, service: str) -> str:
+    """Consumer group (and faust app id) of a service, isolated by the topic prefix."""
+    return f"{settings.topic_prefix}loket-{service}"
+
+
+async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created. Harmless to repeat."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [topic_name(settings, s) for s in specs]
+        missing = [name for name in wanted if name not in existing]
+        for name in missing:
+            await _create(admin, name, settings)
+        if missing:
+            log.info("topics_created", topics=missing, partitions=settings.topic_partitions)
+        return missing
+    finally:
+        await admin.close()
+
+
+async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings) -> None:
+    topic = NewTopic(name, settings.topic_partitions, settings.topic_replication)
+    try:
+        await admin.create_topics([topic])
+    except TopicAlreadyExistsError:
+        pass  # another service created it between our list and create
+
+
+def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProducer:
+    """An idempotent producer that waits for all in-sync replicas: an accepted event is not lost."""
+    config: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 30000,
+    }
+    config.update(overrides)
+    return AIOKafkaProducer(**config)
+
+
+async def start_producer(settings: KafkaSettings, attempts: int = 30) -> AIOKafkaProducer:
+    """Start a producer, retrying while the broker comes up (services may start before it is ready)."""
+    for attempt in range(1, attempts + 1):
+        producer = make_producer(settings)
+        try:
+            await producer.start()
+            return producer
+        except KafkaError as exc:
+            await producer.stop()
+            if attempt == attempts:
+                raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+            log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")

@@ -1,0 +1,52 @@
+"""Settings shared by every Loket process, read from ``LOKET_*`` environment variables.
+
+Each service composes its own frozen settings class from these parts; nothing else reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LoketSettings(BaseSettings):
+    """Base for every settings class: ``LOKET_`` prefix, frozen, unknown variables ignored."""
+
+    model_config = SettingsConfigDict(env_prefix="LOKET_", frozen=True, extra="ignore")
+
+    log_format: str = Field("console", description="'console' for people, 'json' for production.")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    oin: str = Field(
+        "00000001999999999000",
+        pattern=r"^\d{20}$",
+        description="Organisatie-identificatienummer (OIN) of the organisation; part of every event source.",
+    )
+
+
+class KafkaSettings(LoketSettings):
+    """Where the Kafka broker is and how Loket's topics are named there."""
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated.")
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic and consumer group; tests use it to share one broker."
+    )
+    topic_partitions: int = Field(4, ge=1, description="Partitions for topics Loket creates.")
+    topic_replication: int = Field(1, ge=1, description="Replication factor for topics Loket creates.")
+
+
+class DatabaseSettings(LoketSettings):
+    """Where PostgreSQL is."""
+
+    database_url: SecretStr = Field(
+        SecretStr("postgresql://loket:loket@127.0.0.1:5432/loket"),
+        description="PostgreSQL URL of the Loket database.",
+    )
+
+
+class StackSettings(KafkaSettings, DatabaseSettings):
+    """What ``loket stack`` needs: both servers and the folder it keeps their state in."""
+
+    state_dir: Path = Field(Path(".loket"), description="Folder for the local stack's jars, data and logs.")

@@ -1,0 +1,28 @@
+"""Loket's contract: the CloudEvents envelope, every event type, and the topics they travel on.
+
+The bottom floor: imports nothing from the rest of Loket.
+"""
+
+from schemas.cases import CaseOpened, CaseOpenedData, OpenCase, OpenCaseData
+from schemas.contacts import Channel, PartyRef, PersonalData, QuestionAsked, QuestionData
+from schemas.deadletters import DeadLetter, DeadLetterData
+from schemas.decisions import DecisionData, Outcome, RoutingDecided
+from schemas.envelope import CloudEvent
+
+__all__ = [
+    "CaseOpened",
+    "CaseOpenedData",
+    "OpenCase",
+    "OpenCaseData",
+    "Channel",
+    "CloudEvent",
+    "DeadLetter",
+    "DeadLetterData",
+    "DecisionData",
+    "Outcome",
+    "PartyRef",
+    "PersonalData",
+    "QuestionAsked",
+    "QuestionData",
+    "RoutingDecided",
+]

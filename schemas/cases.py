@@ -1,0 +1,55 @@
+"""Cases (zaken): the request to open one (``loket.case-requests.v1``) and its announcement
+(``loket.case-events.v1``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.contacts import Channel, PartyRef
+from schemas.envelope import CloudEvent, Frozen
+
+
+class OpenCaseData(Frozen):
+    """What the back office needs to start a case (zaak)."""
+
+    case_id: str = Field(description="Case id, minted by the router so later questions can link to it.")
+    question_id: str = Field(description="Event id of the question that led to the case.")
+    contact_id: str = Field(description="Id of the contact.")
+    channel: Channel = Field(description="Channel of the first contact.")
+    subject_code: str = Field(description="Onderwerp (subject) code.")
+    case_type: str = Field(description="Zaaktype (case type) code.")
+    department: str = Field(description="Afdeling (department) that handles the case.")
+    due_date: dt.date = Field(description="Date the case must be resolved by, per the service norm.")
+    priority: Literal["normal", "high"] = Field("normal", description="Handling priority.")
+    question: str | None = Field(None, max_length=4000, description="The question in the party's words.")
+    party: PartyRef | None = Field(None, description="Who asked, with personal data for the work.")
+    requested_at: AwareDatetime = Field(description="When the router asked for the case.")
+
+
+class OpenCase(CloudEvent[OpenCaseData]):
+    """Command to the case service: open this case (zaak)."""
+
+    type: Literal["nl.loket.case.open"] = "nl.loket.case.open"
+
+
+class CaseOpenedData(Frozen):
+    """A case exists now. No personal data: many consumers read case events."""
+
+    case_id: str = Field(description="Case id.")
+    request_id: str = Field(description="Event id of the OpenCase command.")
+    case_type: str = Field(description="Zaaktype (case type) code.")
+    department: str = Field(description="Afdeling (department).")
+    subject_code: str = Field(description="Onderwerp (subject) code.")
+    status: Literal["registered"] = Field("registered", description="Status of a new case.")
+    due_date: dt.date = Field(description="Due date per the service norm.")
+    party_pseudonym: str | None = Field(None, description="Pseudonym of the party.")
+    opened_at: AwareDatetime = Field(description="When the case was stored.")
+
+
+class CaseOpened(CloudEvent[CaseOpenedData]):
+    """The case service stored a new case."""
+
+    type: Literal["nl.loket.case.opened"] = "nl.loket.case.opened"

@@ -1,0 +1,66 @@
+"""Contacts: what a citizen or business asks, on any channel (topic ``loket.contacts.v1``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, EmailStr, Field
+
+from schemas.envelope import CloudEvent, Frozen
+
+PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class Channel(StrEnum):
+    """The channel a contact came in on (kanaal)."""
+
+    PHONE = "phone"
+    WEB = "web"
+    CHAT = "chat"
+    COUNTER = "counter"
+    EMAIL = "email"
+    LETTER = "letter"
+
+
+class PersonalData(Frozen):
+    """What the back office needs to do the work. Travels only in event data, never in keys or logs."""
+
+    bsn: str | None = Field(None, pattern=r"^\d{9}$", description="Burgerservicenummer (citizen service number).")
+    kvk: str | None = Field(None, pattern=r"^\d{8}$", description="KvK-nummer (Chamber of Commerce number).")
+    name: str | None = Field(None, max_length=200, description="Name as given by the party.")
+    email: EmailStr | None = Field(None, description="E-mail address for the answer.")
+    phone: str | None = Field(None, max_length=32, description="Phone number for a callback.")
+
+
+class PartyRef(Frozen):
+    """The party (citizen or business) behind a contact, known by a keyed pseudonym."""
+
+    pseudonym: str = Field(pattern=PSEUDONYM_PATTERN, description="HMAC-SHA256 of the strongest identifier.")
+    identified_by: Literal["bsn", "kvk", "email", "phone"] = Field(
+        description="Which identifier the pseudonym was made from."
+    )
+    personal: PersonalData | None = Field(None, description="Personal data for the back office.")
+
+
+class QuestionData(Frozen):
+    """A question registered on any channel (vraag)."""
+
+    contact_id: str = Field(min_length=1, max_length=64, description="Id of this contact (klantcontact).")
+    channel: Channel = Field(description="Channel the question came in on.")
+    subject_code: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64, description="Onderwerp (subject) code, if known."
+    )
+    text: str | None = Field(None, max_length=4000, description="The question in the party's own words.")
+    party: PartyRef | None = Field(None, description="Who asks, when known.")
+    received_at: AwareDatetime = Field(description="When the channel received the question.")
+
+    def partition_key(self) -> str:
+        """Kafka key: the party's pseudonym, or the contact id when the party is unknown."""
+        return self.party.pseudonym if self.party else self.contact_id
+
+
+class QuestionAsked(CloudEvent[QuestionData]):
+    """A question was registered (vraag gesteld)."""
+
+    type: Literal["nl.loket.contact.question-asked"] = "nl.loket.contact.question-asked"

@@ -1,0 +1,47 @@
+"""Routing decisions: what the one-desk router did with a question (topic ``loket.decisions.v1``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.contacts import PSEUDONYM_PATTERN, Channel
+from schemas.envelope import CloudEvent, Frozen
+
+
+class Outcome(StrEnum):
+    """How a question was handled."""
+
+    ANSWERED = "answered"  # answered at once in the front office
+    REFERRED = "referred"  # warm referral to another organisation
+    LINKED = "linked"  # joined the party's open case on the same subject
+    ESCALATED = "escalated"  # handed to a back office as a new case (zaak)
+
+
+#: Outcomes that close the question in the front office at first contact.
+FRONT_OFFICE_OUTCOMES = frozenset({Outcome.ANSWERED, Outcome.REFERRED})
+
+
+class DecisionData(Frozen):
+    """One routing decision, explainable: which rule fired and why."""
+
+    question_id: str = Field(description="Event id of the question decided on.")
+    contact_id: str = Field(description="Id of the contact.")
+    channel: Channel = Field(description="Channel the question came in on.")
+    party_pseudonym: str | None = Field(None, pattern=PSEUDONYM_PATTERN, description="Pseudonym of the party.")
+    subject_code: str = Field(description="Onderwerp (subject) the question was classified as.")
+    outcome: Outcome = Field(description="What was done.")
+    rule: str = Field(description="Name of the one-desk rule that fired.")
+    reason: str = Field(description="Readable Dutch explanation of the decision.")
+    answer: str | None = Field(None, description="Knowledge answer given, identical on every channel.")
+    case_id: str | None = Field(None, description="Case (zaak) id when escalated or linked.")
+    department: str | None = Field(None, description="Afdeling (department) the case went to.")
+    decided_at: AwareDatetime = Field(description="When the router decided.")
+
+
+class RoutingDecided(CloudEvent[DecisionData]):
+    """The router decided how to handle a question."""
+
+    type: Literal["nl.loket.routing.decided"] = "nl.loket.routing.decided"

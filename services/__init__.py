@@ -1,0 +1,1 @@
+"""Loket's four services. They never import each other: they meet on topics."""

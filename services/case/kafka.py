@@ -1,0 +1,71 @@
+"""The case service's Kafka adapters: the request consumer and the outbox relay's publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from plumbing.deadletters import Refused, decode, refuse
+from plumbing.kafka import topic_name
+from plumbing.settings import KafkaSettings
+from schemas import OpenCase
+from schemas.topics import DEAD_LETTERS
+from services.case import handlers
+from services.case.handlers import CaseStore
+from services.case.store import PendingMessage
+
+log = structlog.get_logger(__name__)
+SERVICE = "cases"
+
+
+class CaseRequestConsumer:
+    """Reads case requests in batches; commits the offsets only after the batch's rows are stored."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, store: CaseStore,
+                 settings: KafkaSettings, source: str, batch_size: int) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._store = store
+        self._settings = settings
+        self._source = source
+        self._batch_size = batch_size
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            records = [record for batch in batches.values() for record in batch]
+            if not records:
+                continue
+            deliveries = [await self._handle(record) for record in records]
+            await asyncio.gather(*(d for d in deliveries if d is not None))
+            await self._consumer.commit()
+
+    async def _handle(self, record: ConsumerRecord) -> asyncio.Future | None:
+        try:
+            request = decode(OpenCase, record.value)
+        except Refused as refused:
+            key, value = refuse(record, refused.reason, source=self._source, consumer=SERVICE)
+            return await self._producer.send(topic_name(self._settings, DEAD_LETTERS), value, key=key)
+        now = dt.datetime.now(dt.timezone.utc)
+        if await handlers.open_case(request, store=self._store, source=self._source, now=now):
+            log.info("case_opened", case_id=request.data.case_id, department=request.data.department)
+        else:
+            log.info("case_request_repeated", case_id=request.data.case_id)
+        return None
+
+
+class OutboxPublisher:
+    """Publishes outbox messages under the deployment's topic prefix and waits until Kafka has them all."""
+
+    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings) -> None:
+        self._producer = producer
+        self._settings = settings
+
+    async def __call__(self, messages: list[PendingMessage]) -> None:
+        futures = [
+            await self._producer.send(topic_name(self._settings, m.topic), m.payload, key=m.key.encode()) for m in messages
+        ]
+        await asyncio.gather(*futures)

@@ -1,0 +1,1 @@
+"""Intake: every channel's questions into ``loket.contacts.v1``."""

@@ -1,0 +1,18 @@
+"""Errors of the intake service."""
+
+
+class IntakeError(Exception):
+    """Base of the intake's errors."""
+
+
+class InvalidIdentifier(IntakeError):
+    """A party identifier is well-formed but not valid (a BSN failing the eleven test, say)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class PublishFailed(IntakeError):
+    """The question could not be written to Kafka; nothing was accepted."""

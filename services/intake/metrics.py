@@ -1,0 +1,12 @@
+"""Every metric of the intake service. Labels come from closed sets only."""
+
+from prometheus_client import Counter
+
+QUESTIONS_ACCEPTED = Counter(
+    "loket_intake_questions_accepted_total", "Questions accepted into the contacts stream.", ["channel"]
+)
+QUESTIONS_REFUSED = Counter(
+    "loket_intake_questions_refused_total",
+    "Questions refused, by reason: invalid (4xx) or unavailable (Kafka down, 503).",
+    ["reason"],
+)

@@ -1,0 +1,1 @@
+"""Norms: measures live whether the service norms are kept, from the decisions stream."""

@@ -1,0 +1,60 @@
+"""Entry point of ``loket norms``: a thin faust agent on the decisions, and the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from plumbing.deadletters import Refused, decode, refuse
+from plumbing.http import EmbeddedHttp
+from plumbing.kafka import ensure_topics, group_id, topic_name
+from plumbing.logging import configure_logging
+from schemas import RoutingDecided
+from schemas.envelope import source_urn
+from schemas.topics import DEAD_LETTERS, DECISIONS
+from services.norms import handlers, metrics
+from services.norms.domain import OutcomeTally
+from services.norms.http import create_http_app
+from services.norms.settings import NormsSettings
+
+SERVICE = "norms"
+
+
+def create_app(settings: NormsSettings) -> faust.App:
+    source = source_urn(settings.oin, "loket-norms")
+    tally = OutcomeTally()
+    app = faust.App(
+        group_id(settings, SERVICE),
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+    )
+    decisions = app.topic(topic_name(settings, DECISIONS))
+    dead_letters = app.topic(topic_name(settings, DEAD_LETTERS))
+
+    @app.agent(decisions)
+    async def measure(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                handlers.record_decision(decode(RoutingDecided, message.value), tally)
+            except Refused as refused:
+                key, value = refuse(message, refused.reason, source=source, consumer=SERVICE)
+                await dead_letters.send(key=key, value=value)
+                metrics.RECORDS_REFUSED.inc()
+
+    return app
+
+
+def main() -> None:
+    settings = NormsSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(ensure_topics(settings, [DECISIONS, DEAD_LETTERS]))
+    app = create_app(settings)
+    http = EmbeddedHttp(create_http_app(), settings.norms_host, settings.norms_port)
+    faust.Worker(app, http, loglevel=settings.log_level.upper(), quiet=True).execute_from_commandline()

@@ -1,0 +1,16 @@
+"""The norms handler: one decision in, the tallies and metrics updated."""
+
+from __future__ import annotations
+
+from schemas import RoutingDecided
+from services.norms import metrics
+from services.norms.domain import OutcomeTally
+
+
+def record_decision(decision: RoutingDecided, tally: OutcomeTally) -> None:
+    data = decision.data
+    tally.add(data.outcome)
+    metrics.DECISIONS.labels(outcome=data.outcome.value, channel=data.channel.value).inc()
+    ratio = tally.first_contact_resolution()
+    if ratio is not None:
+        metrics.FIRST_CONTACT_RESOLUTION.set(ratio)

@@ -1,0 +1,1 @@
+"""Router: the one-desk rules, from ``loket.contacts.v1`` to decisions and case requests."""
