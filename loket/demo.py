@@ -7,14 +7,14 @@ import time
 from collections import Counter
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from loket import simulator, stack
 from loket.supervisor import Supervisor
-from plumbing.kafka import ensure_topics, topic_name
+from plumbing.kafka import ensure_topics, open_reader
 from plumbing.logging import configure_logging
 from plumbing.settings import StackSettings
 from schemas import RoutingDecided
@@ -30,7 +30,7 @@ console = Console()
 def run_demo(questions: int, keep_running: bool) -> int:
     configure_logging(level="warning")
     settings = StackSettings()
-    already_up = asyncio.run(stack.status(settings)).all_running
+    already_up = asyncio.run(stack.status(settings)).running
     try:
         console.print(asyncio.run(stack.up(settings)))
     except stack.StackError as exc:
@@ -59,7 +59,7 @@ async def _burst(settings: StackSettings, count: int) -> int:
     async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
         if not await _wait_healthy(client, "/health", "intake"):
             return 1
-        decisions = await _decision_reader(settings)
+        decisions = await open_reader(settings, DECISIONS, from_end=True)
         try:
             sent = await _send(client, count)
             seen = await _collect(decisions, set(sent), timeout=60)
@@ -81,20 +81,6 @@ async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, timeout
             await asyncio.sleep(0.5)
     console.print(f"[red]{name} did not come up in {timeout:.0f}s[/red]; see {StackSettings().state_dir}/logs/")
     return False
-
-
-async def _decision_reader(settings: StackSettings) -> AIOKafkaConsumer:
-    """A group-less reader positioned at the end of the decisions topic, before anything is sent."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    name = topic_name(settings, DECISIONS)
-    await consumer.topics()  # fetches fresh metadata, so a topic created a moment ago is known
-    partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for tp in partitions:
-        await consumer.position(tp)
-    return consumer
 
 
 async def _send(client: httpx.AsyncClient, count: int) -> dict[str, dict]:

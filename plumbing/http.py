@@ -1,4 +1,4 @@
-"""Serve an ASGI app inside a process whose signals and event loop belong to someone else (faust's worker)."""
+"""HTTP plumbing: the Prometheus endpoint, and an ASGI server inside a faust worker's process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import mode
 import uvicorn
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -32,3 +34,11 @@ class EmbeddedHttp(mode.Service):
         self._server.should_exit = True
         if self._task is not None:
             await self._task
+
+
+def add_metrics_endpoint(app: FastAPI) -> None:
+    """``GET /metrics`` in the Prometheus text format, at exactly that path (a mount would redirect)."""
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

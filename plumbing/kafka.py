@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
@@ -82,3 +82,27 @@ async def start_producer(settings: KafkaSettings, attempts: int = 30) -> AIOKafk
             log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
             await asyncio.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+async def open_reader(settings: KafkaSettings, spec: TopicSpec, *, from_end: bool = False) -> AIOKafkaConsumer:
+    """A group-less reader of every partition of a topic, positioned at its start (or its end) before returning.
+
+    For looking at a topic (demo, tests, tools); services consume in consumer groups instead.
+    """
+    consumer = AIOKafkaConsumer(
+        topic_name(settings, spec),
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="latest" if from_end else "earliest",
+    )
+    await consumer.start()
+    for _ in range(200):  # without a group, partitions are assigned once metadata has arrived
+        if consumer.assignment():
+            break
+        await asyncio.sleep(0.05)
+    else:
+        await consumer.stop()
+        raise KafkaUnavailable(f"topic {topic_name(settings, spec)} has no partitions (does it exist?)")
+    for partition in consumer.assignment():
+        await consumer.position(partition)  # pins the position now, not at the first fetch
+    return consumer

@@ -11,8 +11,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
 
+from plumbing.http import add_metrics_endpoint
 from plumbing.kafka import ensure_topics, start_producer
 from schemas.envelope import source_urn
 from schemas.intake import FieldProblem, Problem, QuestionAccepted, QuestionSubmission
@@ -46,7 +46,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid_body)
     app.add_exception_handler(InvalidIdentifier, _invalid_identifier)
     app.add_exception_handler(PublishFailed, _unavailable)
-    app.mount("/metrics", make_asgi_app())
+    add_metrics_endpoint(app)
     secret = settings.pseudonym_secret.get_secret_value().encode()
     source = source_urn(settings.oin, "loket-intake")
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app
+
+from plumbing.http import add_metrics_endpoint
 
 
 def create_http_app() -> FastAPI:
     app = FastAPI(title="Loket norms", version="1.0.0")
-    app.mount("/metrics", make_asgi_app())
+    add_metrics_endpoint(app)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

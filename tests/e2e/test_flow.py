@@ -1,0 +1,97 @@
+"""The whole flow through the public HTTP API and the topics, all four services as their own processes."""
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from loket.supervisor import Supervisor
+from schemas import DeadLetter, RoutingDecided
+from schemas.topics import CONTACTS, DEAD_LETTERS, DECISIONS
+from tests.realstack import eventually, free_port
+
+pytestmark = pytest.mark.e2e
+BSN = "111222333"
+
+
+@pytest.fixture
+def running(env, tmp_path):
+    """``loket run``'s supervisor on this test's own topics, database and ports."""
+    ports = {"LOKET_INTAKE_PORT": str(free_port()), "LOKET_NORMS_PORT": str(free_port())}
+    supervisor = Supervisor(env={**env, **ports}, log_dir=tmp_path / "logs")
+    supervisor.start()
+    yield {"intake": f"http://127.0.0.1:{ports['LOKET_INTAKE_PORT']}",
+           "norms": f"http://127.0.0.1:{ports['LOKET_NORMS_PORT']}"}
+    died = supervisor.exited()
+    supervisor.stop()
+    assert not died, f"services died during the test: {died}; see their logs in {tmp_path / 'logs'}"
+
+
+async def _healthy(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(f"{url}/health")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def _metric(norms: str, name: str, **labels: str) -> float | None:
+    """The value of one sample on the norms service's /metrics, or None when it is not there."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{norms}/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
+
+
+async def test_question_to_decision_to_case_to_metric(running, topics, case_settings):
+    await eventually(lambda: _healthy(running["intake"]), timeout=90)
+    await eventually(lambda: _healthy(running["norms"]), timeout=90)
+    async with httpx.AsyncClient(base_url=running["intake"]) as client:
+        escalated = await client.post("/v1/questions", json={"channel": "phone", "text": "Mijn kliko is kapot",
+                                                             "party": {"bsn": BSN}})
+        answered = await client.post("/v1/questions", json={"channel": "web", "text": "paspoort aanvragen"})
+    assert escalated.status_code == answered.status_code == 202
+    contact_id = escalated.json()["contact_id"]
+
+    def decided(records):
+        return {RoutingDecided.model_validate_json(r.value).data.contact_id: RoutingDecided.model_validate_json(r.value)
+                for r in records}
+
+    decisions = decided(await topics.read(DECISIONS, until=lambda rs: len(decided(rs)) >= 2, timeout=90))
+    case_id = decisions[contact_id].data.case_id
+    assert decisions[contact_id].data.outcome == "escalated" and case_id
+
+    conn = await asyncpg.connect(case_settings.database_url.get_secret_value())
+    try:
+        row = await eventually(lambda: conn.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id), timeout=60)
+        assert row["status"] == "registered" and row["department"] == "openbare-ruimte"
+        assert row["party_pseudonym"] == decisions[contact_id].data.party_pseudonym
+    finally:
+        await conn.close()
+
+    async def metrics_show_both() -> bool:
+        answered_n = await _metric(running["norms"], "loket_decisions_total", outcome="answered", channel="web")
+        escalated_n = await _metric(running["norms"], "loket_decisions_total", outcome="escalated", channel="phone")
+        return answered_n == 1.0 and escalated_n == 1.0
+
+    await eventually(metrics_show_both, timeout=60)
+    assert await _metric(running["norms"], "loket_first_contact_resolution_ratio") == 0.5
+
+
+async def test_poison_message_is_parked_and_the_next_question_flows(running, topics):
+    await eventually(lambda: _healthy(running["intake"]), timeout=90)
+    await topics.produce(CONTACTS, b"<xml>not an event</xml>", key=b"poison")
+    async with httpx.AsyncClient(base_url=running["intake"]) as client:
+        response = await client.post("/v1/questions", json={"channel": "chat", "text": "grofvuil ophalen"})
+    assert response.status_code == 202
+
+    letters = await topics.read(DEAD_LETTERS, until=lambda rs: len(rs) >= 1, timeout=90)
+    letter = DeadLetter.model_validate_json(letters[0].value)
+    assert letter.data.original_value() == b"<xml>not an event</xml>"
+    assert letter.data.reason.startswith("(record): Invalid JSON")
+    decisions = await topics.read(DECISIONS, until=lambda rs: any(
+        RoutingDecided.model_validate_json(r.value).data.contact_id == response.json()["contact_id"] for r in rs))
+    assert decisions

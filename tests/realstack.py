@@ -1,0 +1,159 @@
+"""Fixtures on the real stack: Kafka and PostgreSQL started once per test session by ``loket.stack``,
+and per test its own topic prefix (so its own topics and consumer groups) and its own database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from loket import stack
+from plumbing.kafka import ensure_topics, open_reader, topic_name
+from plumbing.settings import StackSettings
+from schemas.topics import ALL_TOPICS, TopicSpec
+from services.case.app import migrate_database
+from services.case.settings import CaseSettings
+
+
+@pytest.fixture(scope="session")
+async def real_stack() -> AsyncIterator[StackSettings]:
+    """The real broker and database; started if not running, and stopped again only if we started them."""
+    settings = StackSettings()
+    before = await stack.status(settings)
+    print("\n" + str(await stack.up(settings)))
+    yield settings
+    if not before.running:
+        stack.down(settings)
+
+
+@pytest.fixture
+async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
+    """``LOKET_*`` variables of an isolated deployment: own topic prefix, own database, topics created."""
+    tag = uuid.uuid4().hex[:10]
+    admin_url = real_stack.database_url.get_secret_value()
+    database = f"test_{tag}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+    variables = {
+        "LOKET_KAFKA_BOOTSTRAP": real_stack.kafka_bootstrap,
+        "LOKET_TOPIC_PREFIX": f"t{tag}.",
+        "LOKET_TOPIC_PARTITIONS": "2",
+        "LOKET_DATABASE_URL": _with_database(admin_url, database),
+    }
+    settings = CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in variables.items()})
+    await migrate_database(settings)
+    await ensure_topics(settings, ALL_TOPICS)
+    yield variables
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def case_settings(env: dict[str, str]) -> CaseSettings:
+    return CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()})
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+class Topics:
+    """Produce to and read from one isolated deployment's topics."""
+
+    def __init__(self, settings: CaseSettings) -> None:
+        self.settings = settings
+
+    def name(self, spec: TopicSpec) -> str:
+        return topic_name(self.settings, spec)
+
+    async def produce(self, spec: TopicSpec, value: bytes, key: bytes | None = None) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(self.name(spec), value, key=key)
+        finally:
+            await producer.stop()
+
+    async def read(self, spec: TopicSpec, until: Callable[[list[ConsumerRecord]], bool],
+                   timeout: float = 60.0) -> list[ConsumerRecord]:
+        """Every record of the topic from the start, until ``until(records)`` holds or the timeout fails the test."""
+        consumer = await open_reader(self.settings, spec)
+        name = self.name(spec)
+        try:
+            records: list[ConsumerRecord] = []
+            deadline = time.monotonic() + timeout
+            while not until(records):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{name}: condition not met in {timeout:.0f}s; got {len(records)} records")
+                for batch in (await consumer.getmany(timeout_ms=300)).values():
+                    records.extend(batch)
+            return records
+        finally:
+            await consumer.stop()
+
+
+@pytest.fixture
+def topics(case_settings: CaseSettings) -> Topics:
+    return Topics(case_settings)
+
+
+@pytest.fixture
+def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:  # type: ignore[no-untyped-def]
+    """Start ``loket <name>`` processes in the test's deployment; all are stopped after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, **extra: str) -> subprocess.Popen:
+        log = open(tmp_path / f"{name}.log", "ab")
+        process = subprocess.Popen([sys.executable, "-m", "loket", name], env={**os.environ, **env, **extra},
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def eventually(check: Callable[[], object], timeout: float = 60.0, interval: float = 0.3) -> object:
+    """Poll an (async) check until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout:.0f}s")
+        await asyncio.sleep(interval)
