@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import Counter
 
@@ -41,12 +42,7 @@ def run_demo(questions: int, keep_running: bool) -> int:
     supervisor = Supervisor(log_dir=settings.state_dir / "logs")
     supervisor.start()
     try:
-        code = asyncio.run(_burst(settings, questions))
-        if code == 0:
-            _where_to_look()
-        if code == 0 and keep_running:
-            console.print("Everything runs. [bold]Ctrl-C[/bold] stops it all.")
-            code = supervisor.wait()
+        code = asyncio.run(_demo(settings, supervisor, questions, keep_running))
     finally:
         supervisor.stop()
         if not already_up:
@@ -54,7 +50,7 @@ def run_demo(questions: int, keep_running: bool) -> int:
     return code
 
 
-async def _burst(settings: StackSettings, count: int) -> int:
+async def _demo(settings: StackSettings, supervisor: Supervisor, count: int, keep_running: bool) -> int:
     intake = f"http://{IntakeSettings().intake_host}:{IntakeSettings().intake_port}"
     async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
         if not await _wait_healthy(client, "/health", "intake"):
@@ -63,10 +59,34 @@ async def _burst(settings: StackSettings, count: int) -> int:
         try:
             sent = await _send(client, count)
             seen = await _collect(decisions, set(sent), timeout=60)
+            _report(sent, seen)
+            if len(seen) != len(sent):
+                return 1
+            _where_to_look()
+            if keep_running:
+                return await _follow(decisions, supervisor)
         finally:
             await decisions.stop()
-    _report(sent, seen)
-    return 0 if len(seen) == len(sent) else 1
+    return 0
+
+
+async def _follow(decisions: AIOKafkaConsumer, supervisor: Supervisor) -> int:
+    """Print every new decision as it comes, until Ctrl-C or until a service dies."""
+    console.print("Everything runs; new decisions appear below. [bold]Ctrl-C[/bold] stops it all.")
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    while not stopping.is_set():
+        if supervisor.exited():
+            console.print(f"[red]a service stopped unexpectedly: {supervisor.exited()}[/red]")
+            return 1
+        for records in (await decisions.getmany(timeout_ms=500)).values():
+            for record in records:
+                data = RoutingDecided.model_validate_json(record.value).data
+                console.print(f"{data.decided_at:%H:%M:%S} {data.channel.value:<7} {data.outcome.value:<9} "
+                              f"{data.subject_code:<16} {data.case_id or ''}")
+    return 0
 
 
 async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, timeout: float = 90) -> bool:
@@ -110,11 +130,12 @@ async def _collect(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float)
 
 def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided]) -> None:
     table = Table(title=f"{len(seen)} of {len(sent)} questions decided (first 8 shown)")
-    for column in ("channel", "question", "outcome", "why"):
+    for column in ("channel", "question", "outcome", "onderwerp", "afdeling"):
         table.add_column(column)
     for contact_id, decision in list(seen.items())[:8]:
-        body = sent[contact_id]
-        table.add_row(body["channel"], body["text"], decision.data.outcome.value, decision.data.reason)
+        data = decision.data
+        table.add_row(data.channel.value, sent[contact_id]["text"], data.outcome.value, data.subject_code,
+                      data.department or "frontoffice")
     console.print(table)
     outcomes = Counter(d.data.outcome.value for d in seen.values())
     console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))

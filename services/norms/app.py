@@ -8,8 +8,9 @@ import faust
 
 from plumbing.deadletters import Refused, decode, refuse
 from plumbing.http import EmbeddedHttp
-from plumbing.kafka import ensure_topics, group_id, topic_name
+from plumbing.kafka import ensure_topics, topic_name
 from plumbing.logging import configure_logging
+from plumbing.streams import Record, publish, stream_app
 from schemas import RoutingDecided
 from schemas.envelope import source_urn
 from schemas.topics import DEAD_LETTERS, DECISIONS
@@ -24,29 +25,23 @@ SERVICE = "norms"
 def create_app(settings: NormsSettings) -> faust.App:
     source = source_urn(settings.oin, "loket-norms")
     tally = OutcomeTally()
-    app = faust.App(
-        group_id(settings, SERVICE),
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://",
-        key_serializer="raw",
-        value_serializer="raw",
-        topic_partitions=settings.topic_partitions,
-        web_enabled=False,
-        consumer_auto_offset_reset="earliest",
-    )
+    app = stream_app(settings, SERVICE)
     decisions = app.topic(topic_name(settings, DECISIONS))
-    dead_letters = app.topic(topic_name(settings, DEAD_LETTERS))
+    dead_letters = topic_name(settings, DEAD_LETTERS)
+
+    def measured(message: faust.types.Message) -> list[Record]:
+        try:
+            handlers.record_decision(decode(RoutingDecided, message.value), tally)
+        except Refused as refused:
+            metrics.RECORDS_REFUSED.inc()
+            key, value = refuse(message, refused.reason, source=source, consumer=SERVICE)
+            return [(dead_letters, key, value)]
+        return []
 
     @app.agent(decisions)
     async def measure(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            try:
-                handlers.record_decision(decode(RoutingDecided, message.value), tally)
-            except Refused as refused:
-                key, value = refuse(message, refused.reason, source=source, consumer=SERVICE)
-                await dead_letters.send(key=key, value=value)
-                metrics.RECORDS_REFUSED.inc()
+        async for events in stream.take_events(1000, within=0.05):
+            await publish(app, [record for event in events for record in measured(event.message)])
 
     return app
 

@@ -37,30 +37,36 @@ def normalise(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def classify(question: QuestionData, organisation: Organisation) -> tuple[Subject, str]:
-    """The subject of a question and the rule that chose it.
+class Classifier:
+    """Finds a question's subject. Keywords are normalised once, at start-up, not per question."""
 
-    The channel's subject code wins; otherwise the subject with the most keyword hits, ties going to
-    the subject listed first in the catalog; no hit at all means the general subject.
-    """
-    if question.subject_code:
-        known = organisation.subject(question.subject_code)
-        if known:
-            return known, "subject-code"
-    if question.text:
-        text = " ".join(_WORD.findall(normalise(question.text)))
-        scored = [(_hits(text, s), -i, s) for i, s in enumerate(organisation.subjects) if s.keywords]
-        best = max(scored, default=None, key=lambda t: (t[0], t[1]))
-        if best and best[0] > 0:
-            return best[2], "keyword-match"
-    general = organisation.subject(organisation.general_subject)
-    assert general is not None  # the organisation file guarantees it
-    return general, "general-subject"
+    def __init__(self, organisation: Organisation) -> None:
+        self.organisation = organisation
+        self._keywords = [(s, tuple(f" {normalise(k)} " for k in s.keywords)) for s in organisation.subjects]
+        general = organisation.subject(organisation.general_subject)
+        assert general is not None  # the organisation file guarantees it
+        self._general = general
 
+    def classify(self, question: QuestionData) -> tuple[Subject, str]:
+        """The subject of a question and the rule that chose it.
 
-def _hits(text: str, subject: Subject) -> int:
-    padded = f" {text} "
-    return sum(1 for keyword in subject.keywords if f" {normalise(keyword)} " in padded)
+        The channel's subject code wins; otherwise the subject with the most keyword hits, ties going
+        to the subject listed first in the catalog; no hit at all means the general subject.
+        """
+        if question.subject_code:
+            known = self.organisation.subject(question.subject_code)
+            if known:
+                return known, "subject-code"
+        if question.text:
+            text = f" {' '.join(_WORD.findall(normalise(question.text)))} "
+            best, best_hits = None, 0
+            for subject, keywords in self._keywords:
+                hits = sum(1 for keyword in keywords if keyword in text)
+                if hits > best_hits:  # strictly more: a tie keeps the subject listed first
+                    best, best_hits = subject, hits
+            if best is not None:
+                return best, "keyword-match"
+        return self._general, "general-subject"
 
 
 def case_id_for(question_id: str) -> str:
@@ -71,12 +77,12 @@ def route(
     question_id: str,
     question: QuestionData,
     *,
-    organisation: Organisation,
+    classifier: Classifier,
     calendar: WorkingDayCalendar,
     now: dt.datetime,
 ) -> Routing:
     """Apply the one-desk rules to one question."""
-    subject, how = classify(question, organisation)
+    subject, how = classifier.classify(question)
     common = dict(
         question_id=question_id,
         contact_id=question.contact_id,

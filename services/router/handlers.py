@@ -6,11 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from plumbing.calendar import WorkingDayCalendar
-from plumbing.organisation import Organisation
 from schemas import CloudEvent, OpenCase, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_REQUESTS, DECISIONS, TopicSpec
 from services.router import domain
-from services.router.domain import Routing
+from services.router.domain import Classifier, Routing
 
 
 @dataclass(frozen=True)
@@ -25,13 +24,13 @@ class Outgoing:
 def handle_question(
     question: QuestionAsked,
     *,
-    organisation: Organisation,
+    classifier: Classifier,
     calendar: WorkingDayCalendar,
     source: str,
     now: dt.datetime,
 ) -> list[Outgoing]:
     """Route a question: its decision, keyed like the contact, and a case request keyed by case id."""
-    routing = domain.route(question.id, question.data, organisation=organisation, calendar=calendar, now=now)
+    routing = domain.route(question.id, question.data, classifier=classifier, calendar=calendar, now=now)
     return outgoing(routing, question, source=source, now=now)
 
 

@@ -12,3 +12,4 @@ class RouterSettings(KafkaSettings):
     """``LOKET_*`` settings of ``loket router``."""
 
     organisation_file: Path = Field(DEFAULT_FILE, description="TOML file of the organisation's catalog.")
+    router_batch_size: int = Field(1000, ge=1, description="Most questions routed per batch.")
