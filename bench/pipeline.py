@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 
 from loket.simulator import QUESTIONS
-from plumbing.kafka import ensure_topics, open_reader, topic_name
+from plumbing.kafka import delete_topics, ensure_topics, open_reader, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import QuestionAsked, QuestionData
 from schemas.envelope import source_urn
@@ -107,13 +107,16 @@ async def bench(events: int, partitions: int) -> None:
     env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning"}
     settings = KafkaSettings(topic_prefix=prefix, topic_partitions=partitions)
     await ensure_topics(settings, [*ALL_TOPICS, FORWARD])
-    with console.status(f"producing {events:,} questions…"):
-        await produce_questions(settings, events)
-    with console.status("raw aiokafka consume→produce loop…"):
-        raw = await raw_loop(settings, events)
-    console.print(f"raw aiokafka loop: {raw:>10,.0f} events/s")
-    with console.status("loket router…"):
-        routed = await router_run(settings, env, events)
+    try:
+        with console.status(f"producing {events:,} questions…"):
+            await produce_questions(settings, events)
+        with console.status("raw aiokafka consume→produce loop…"):
+            raw = await raw_loop(settings, events)
+        console.print(f"raw aiokafka loop: {raw:>10,.0f} events/s")
+        with console.status("loket router…"):
+            routed = await router_run(settings, env, events)
+    finally:
+        await delete_topics(settings, [*ALL_TOPICS, FORWARD])
     console.print(f"loket router:      {routed:>10,.0f} events/s")
     console.print(f"ratio router/raw:  {routed / raw:>10.2f}   ({events:,} events, {partitions} partitions, "
                   f"{os.cpu_count()} cores)")

@@ -47,6 +47,19 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         await admin.close()
 
 
+async def delete_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> None:
+    """Delete these topics (under the configured prefix) where they exist; for throw-away deployments."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [name for name in (topic_name(settings, s) for s in specs) if name in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
 async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings) -> None:
     topic = NewTopic(name, settings.topic_partitions, settings.topic_replication)
     try:

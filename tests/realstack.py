@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from loket import stack
-from plumbing.kafka import ensure_topics, open_reader, topic_name
+from plumbing.kafka import delete_topics, ensure_topics, open_reader, topic_name
 from plumbing.settings import StackSettings
 from schemas.topics import ALL_TOPICS, TopicSpec
 from services.case.app import migrate_database
@@ -56,6 +56,7 @@ async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
     await migrate_database(settings)
     await ensure_topics(settings, ALL_TOPICS)
     yield variables
+    await delete_topics(settings, ALL_TOPICS)
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
