@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket.supervisor import Supervisor
-from schemas import DeadLetter, RoutingDecided
+from schemas import DeadLetter, QuestionAsked, RoutingDecided
 from schemas.topics import CONTACTS, DEAD_LETTERS, DECISIONS
 from tests.realstack import eventually, free_port
 
@@ -63,6 +63,11 @@ async def test_question_to_decision_to_case_to_metric(running, topics, case_sett
     decisions = decided(await topics.read(DECISIONS, until=lambda rs: len(decided(rs)) >= 2, timeout=90))
     case_id = decisions[contact_id].data.case_id
     assert decisions[contact_id].data.outcome == "escalated" and case_id
+
+    contacts = await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2)
+    keys = {QuestionAsked.model_validate_json(r.value).data.contact_id: r.key for r in contacts}
+    assert keys[contact_id].decode() == decisions[contact_id].data.party_pseudonym  # the pseudonym, never the BSN
+    assert all(BSN.encode() not in key for key in keys.values())
 
     conn = await asyncpg.connect(case_settings.database_url.get_secret_value())
     try:
