@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol, TypeVar
+from functools import lru_cache
+from typing import Annotated, Protocol, TypeVar, Union
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from schemas import DeadLetter, DeadLetterData
 
@@ -32,6 +33,23 @@ def decode(model: type[ModelT], raw: bytes | None) -> ModelT:
         raise Refused(describe_validation_error(exc)) from None
 
 
+def decode_one_of(models: tuple[type[BaseModel], ...], raw: bytes | None) -> BaseModel:
+    """Parse a record that may be any of several event types (told apart by their ``type``)."""
+    if raw is None:
+        raise Refused("empty record (no value)")
+    try:
+        return _union(models).validate_json(raw)
+    except ValidationError as exc:
+        raise Refused(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=32)
+def _union(models: tuple[type[BaseModel], ...]) -> TypeAdapter:
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # noqa: UP007
+
+
 def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
     """``field.path: message; …`` without echoing input values, which may hold personal data."""
     parts = []
@@ -54,16 +72,23 @@ class RawRecord(Protocol):
     value: bytes | None
 
 
+#: Most original value bytes a dead letter keeps, so that it stays well under Kafka's message size limit.
+MAX_KEPT_BYTES = 256 * 1024
+
+
 def dead_letter(record: RawRecord, *, source: str, consumer: str, reason: str, now: dt.datetime) -> DeadLetter:
-    """The dead-letter event for one refused record, with its original bytes."""
+    """The dead-letter event for one refused record, with its original bytes (up to ``MAX_KEPT_BYTES``)."""
+    value = record.value or b""
     data = DeadLetterData(
         source_topic=record.topic,
         partition=record.partition,
         offset=record.offset,
         consumer=consumer,
         reason=reason,
-        key_base64=DeadLetterData.encode(record.key),
-        value_base64=DeadLetterData.encode(record.value),
+        key_base64=DeadLetterData.encode(record.key[:MAX_KEPT_BYTES] if record.key else record.key),
+        value_base64=DeadLetterData.encode(value[:MAX_KEPT_BYTES] if record.value is not None else None),
+        value_size=len(value),
+        value_truncated=len(value) > MAX_KEPT_BYTES,
         failed_at=now,
     )
     return DeadLetter.create(source=source, data=data, subject=dead_letter_key(record), time=now)

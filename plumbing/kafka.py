@@ -27,13 +27,22 @@ def group_id(settings: KafkaSettings, service: str) -> str:
     return f"{settings.topic_prefix}loket-{service}"
 
 
-async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created. Harmless to repeat."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
-    try:
-        await admin.start()
-    except KafkaConnectionError as exc:
-        raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], attempts: int = 30) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created. Harmless to repeat.
+
+    Retries while the broker comes up, like ``start_producer``: services may start before it is ready.
+    """
+    for attempt in range(1, attempts + 1):
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+        try:
+            await admin.start()
+            break
+        except KafkaConnectionError as exc:
+            await admin.close()
+            if attempt == attempts:
+                raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+            log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
+            await asyncio.sleep(1.0)
     try:
         existing = set(await admin.list_topics())
         wanted = [topic_name(settings, s) for s in specs]

@@ -1,4 +1,5 @@
-"""The organisation file: departments, the subject catalog (onderwerpen) and closing days, from TOML.
+"""The organisation file: departments and desks, the subject catalog (onderwerpen), referral
+organisations and closing days, from one TOML file.
 
 A wrong file fails at start-up with the file, the key and the reason.
 """
@@ -7,41 +8,83 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from plumbing.deadletters import describe_validation_error
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "zeventerpen.toml"
+CODE = r"^[a-z0-9][a-z0-9-]*$"
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class SubjectKind(StrEnum):
+    """What sort of contact a subject is; complaints, corrections and ideas go to their own desks."""
+
+    QUESTION = "question"
+    COMPLAINT = "complaint"  # klacht: Awb art. 9:11, six weeks
+    CORRECTION = "correction"  # correctieverzoek on personal data: to the registry desk
+    IDEA = "idea"  # suggestie
+    CALLBACK = "callback"  # terugbelverzoek: a case with its own norm
+
+
 class Department(_Config):
     """An afdeling (department) or desk that handles cases."""
 
-    code: str = Field(pattern=r"^[a-z0-9-]+$")
-    name: str
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1)
+
+
+class Desks(_Config):
+    """Which department acts as which special desk."""
+
+    generalist: str = Field(description="Generalist desk: questions that match no subject.")
+    complaints: str = Field(description="Complaints desk (klachtenbehandeling).")
+    registry: str = Field(description="Registry desk: corrections of personal data (BRP).")
+    ideas: str = Field(description="Where ideas and suggestions go.")
+
+
+class Referral(_Config):
+    """Another organisation a question belongs to, and how the citizen reaches it."""
+
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1)
+    phone: str = Field(min_length=1)
+    web: str = Field(pattern=r"^https://")
 
 
 class Subject(_Config):
-    """An onderwerp (subject) of the catalog and how the front office handles it."""
+    """An onderwerp (subject) of the catalog and how the one-desk rules treat it."""
 
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: str
-    keywords: tuple[str, ...] = ()
-    department: str
-    answer: str | None = Field(None, description="Knowledge answer when the front office can answer at once.")
-    case_type: str | None = Field(None, description="Zaaktype when the question becomes a case.")
-    norm_working_days: int | None = Field(None, ge=1, description="Service norm of the case in working days.")
+    code: str = Field(pattern=CODE)
+    title: str = Field(min_length=1, description="Dutch title.")
+    kind: SubjectKind = SubjectKind.QUESTION
+    keywords: tuple[str, ...] = Field((), description="Words and phrases (synonyms, spoken forms) that signal it.")
+    department: str | None = Field(None, description="Department that handles its cases; a desk for special kinds.")
+    answer: str | None = Field(None, description="Front-office knowledge answer, the same on every channel.")
+    case_type: str | None = Field(None, pattern=CODE, description="Zaaktype when the question becomes a case.")
+    norm_working_days: int | None = Field(None, ge=1, description="Service norm: promised handling time.")
+    legal_term_weeks: int | None = Field(None, ge=1, description="Legal term (doorlooptijd) in calendar weeks.")
+    legal_basis: str | None = Field(None, description="Where the legal term comes from, e.g. 'Awb art. 9:11'.")
+    referral: str | None = Field(None, description="Code of the organisation this subject belongs to.")
 
     @model_validator(mode="after")
-    def _answer_or_case(self) -> "Subject":
-        if self.answer is None and (self.case_type is None or self.norm_working_days is None):
-            raise ValueError(f"subject {self.code!r} needs an answer, or a case_type with norm_working_days")
+    def _one_way_to_handle_it(self) -> "Subject":
+        if self.referral:
+            if self.answer or self.case_type:
+                raise ValueError(f"subject {self.code!r}: a referral has no answer or case_type of its own")
+            return self
+        if self.department is None:
+            raise ValueError(f"subject {self.code!r} needs a department (or a referral)")
+        if self.case_type and not (self.norm_working_days or self.legal_term_weeks):
+            raise ValueError(f"subject {self.code!r}: a case_type needs norm_working_days or legal_term_weeks")
+        if not self.answer and not self.case_type:
+            raise ValueError(f"subject {self.code!r} needs an answer, a case_type or a referral")
         return self
 
 
@@ -50,25 +93,50 @@ class Organisation(_Config):
 
     name: str
     general_subject: str = Field(description="Subject for questions that match nothing; never dropped.")
+    callback_subject: str = Field(description="Subject whose case type and norm a callback request gets.")
+    desks: Desks
     departments: tuple[Department, ...]
+    referrals: tuple[Referral, ...] = ()
     subjects: tuple[Subject, ...]
     closing_days: tuple[dt.date, ...] = ()
+    _by_code: dict[str, Subject] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_hold(self) -> "Organisation":
         departments = {d.code for d in self.departments}
+        referrals = {r.code for r in self.referrals}
         codes = [s.code for s in self.subjects]
-        if len(set(codes)) != len(codes):
-            raise ValueError("subject codes must be unique")
+        _unique("subject", codes)
+        _unique("department", [d.code for d in self.departments])
+        for role, code in self.desks:
+            if code not in departments:
+                raise ValueError(f"desks.{role} names unknown department {code!r}")
         for subject in self.subjects:
-            if subject.department not in departments:
+            if subject.department and subject.department not in departments:
                 raise ValueError(f"subject {subject.code!r} names unknown department {subject.department!r}")
-        if self.general_subject not in codes:
-            raise ValueError(f"general_subject {self.general_subject!r} is not in the catalog")
+            if subject.referral and subject.referral not in referrals:
+                raise ValueError(f"subject {subject.code!r} names unknown referral {subject.referral!r}")
+        by_code = {s.code: s for s in self.subjects}
+        for field in ("general_subject", "callback_subject"):
+            subject = by_code.get(getattr(self, field))
+            if subject is None or not subject.case_type:
+                raise ValueError(f"{field} {getattr(self, field)!r} must be a subject in the catalog with a case_type")
         return self
 
+    def model_post_init(self, context: object) -> None:
+        self._by_code = {s.code: s for s in self.subjects}
+
     def subject(self, code: str) -> Subject | None:
-        return next((s for s in self.subjects if s.code == code), None)
+        return self._by_code.get(code)
+
+    def referral(self, code: str) -> Referral | None:
+        return next((r for r in self.referrals if r.code == code), None)
+
+
+def _unique(what: str, codes: list[str]) -> None:
+    doubles = sorted({c for c in codes if codes.count(c) > 1})
+    if doubles:
+        raise ValueError(f"{what} codes must be unique; repeated: {', '.join(doubles)}")
 
 
 class OrganisationFileError(Exception):

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.contacts import Channel, PartyRef
-from schemas.envelope import CloudEvent, Frozen
+from schemas.envelope import CloudEvent, Frozen, Text
 
 
 class OpenCaseData(Frozen):
@@ -23,8 +23,10 @@ class OpenCaseData(Frozen):
     case_type: str = Field(description="Zaaktype (case type) code.")
     department: str = Field(description="Afdeling (department) that handles the case.")
     due_date: dt.date = Field(description="Date the case must be resolved by, per the service norm.")
+    legal_deadline: dt.date | None = Field(None, description="Last day of the legal term (doorlooptijd), if any.")
+    legal_basis: str | None = Field(None, description="Where the legal term comes from, e.g. 'Awb art. 9:11'.")
     priority: Literal["normal", "high"] = Field("normal", description="Handling priority.")
-    question: str | None = Field(None, max_length=4000, description="The question in the party's words.")
+    question: Text | None = Field(None, max_length=4000, description="The question in the party's words.")
     party: PartyRef | None = Field(None, description="Who asked, with personal data for the work.")
     requested_at: AwareDatetime = Field(description="When the router asked for the case.")
 
@@ -53,3 +55,19 @@ class CaseOpened(CloudEvent[CaseOpenedData]):
     """The case service stored a new case."""
 
     type: Literal["nl.loket.case.opened"] = "nl.loket.case.opened"
+
+
+class CaseResolvedData(Frozen):
+    """A case is done. No personal data."""
+
+    case_id: str = Field(description="Case id.")
+    subject_code: str = Field(description="Onderwerp (subject) code.")
+    department: str = Field(description="Afdeling (department).")
+    party_pseudonym: str | None = Field(None, description="Pseudonym of the party.")
+    resolved_at: AwareDatetime = Field(description="When the case was resolved.")
+
+
+class CaseResolved(CloudEvent[CaseResolvedData]):
+    """A back-office worker resolved a case."""
+
+    type: Literal["nl.loket.case.resolved"] = "nl.loket.case.resolved"

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, EmailStr, Field
 
-from schemas.envelope import CloudEvent, Frozen
+from schemas.envelope import CloudEvent, Frozen, Text
 
 PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
 
@@ -23,14 +23,26 @@ class Channel(StrEnum):
     LETTER = "letter"
 
 
+class AgentOutcome(StrEnum):
+    """What a front-office employee on a live channel decided; it wins over the catalog's default."""
+
+    ANSWERED = "answered"
+    REFERRED = "referred"
+    ESCALATED = "escalated"
+    CALLBACK = "callback"  # terugbelverzoek
+
+
+LIVE_CHANNELS = frozenset({Channel.PHONE, Channel.COUNTER, Channel.CHAT})
+
+
 class PersonalData(Frozen):
     """What the back office needs to do the work. Travels only in event data, never in keys or logs."""
 
-    bsn: str | None = Field(None, pattern=r"^\d{9}$", description="Burgerservicenummer (citizen service number).")
-    kvk: str | None = Field(None, pattern=r"^\d{8}$", description="KvK-nummer (Chamber of Commerce number).")
-    name: str | None = Field(None, max_length=200, description="Name as given by the party.")
+    bsn: str | None = Field(None, pattern=r"^[0-9]{9}$", description="Burgerservicenummer (citizen service number).")
+    kvk: str | None = Field(None, pattern=r"^[0-9]{8}$", description="KvK-nummer (Chamber of Commerce number).")
+    name: Text | None = Field(None, max_length=200, description="Name as given by the party.")
     email: EmailStr | None = Field(None, description="E-mail address for the answer.")
-    phone: str | None = Field(None, max_length=32, description="Phone number for a callback.")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{6,32}$", description="Phone number for a callback.")
 
 
 class PartyRef(Frozen):
@@ -46,14 +58,22 @@ class PartyRef(Frozen):
 class QuestionData(Frozen):
     """A question registered on any channel (vraag)."""
 
-    contact_id: str = Field(min_length=1, max_length=64, description="Id of this contact (klantcontact).")
+    contact_id: str = Field(
+        min_length=1, max_length=64, description="Id of this contact (klantcontact), minted by Loket: no personal data."
+    )
     channel: Channel = Field(description="Channel the question came in on.")
     subject_code: str | None = Field(
         None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64, description="Onderwerp (subject) code, if known."
     )
-    text: str | None = Field(None, max_length=4000, description="The question in the party's own words.")
+    text: Text | None = Field(None, max_length=4000, description="The question in the party's own words.")
+    channel_reference: str | None = Field(
+        None, max_length=64, description="The channel system's own id of the contact (call id, ticket number)."
+    )
     party: PartyRef | None = Field(None, description="Who asks, when known.")
     received_at: AwareDatetime = Field(description="When the channel received the question.")
+    agent_outcome: AgentOutcome | None = Field(
+        None, description="Outcome given by the front-office employee on a live channel (phone, counter, chat)."
+    )
 
     def partition_key(self) -> str:
         """Kafka key: the party's pseudonym, or the contact id when the party is unknown."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import base64
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -20,7 +19,9 @@ class DeadLetterData(Frozen):
     consumer: str = Field(description="The Loket service that refused it.")
     reason: str = Field(description="Readable reason the record was refused.")
     key_base64: str | None = Field(None, description="Original key bytes, base64.")
-    value_base64: str | None = Field(None, description="Original value bytes, base64.")
+    value_base64: str | None = Field(None, description="Original value bytes, base64 (the first 256 KiB at most).")
+    value_size: int = Field(0, ge=0, description="Size of the original value in bytes.")
+    value_truncated: bool = Field(False, description="Only the first 256 KiB of the value are kept.")
     failed_at: AwareDatetime = Field(description="When it was refused.")
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
@@ -24,6 +25,14 @@ class Outcome(StrEnum):
 FRONT_OFFICE_OUTCOMES = frozenset({Outcome.ANSWERED, Outcome.REFERRED})
 
 
+class ReferralInfo(Frozen):
+    """Where a referred question belongs, and how the citizen reaches them (a warm referral)."""
+
+    organisation: str = Field(description="Name of the organisation.")
+    phone: str = Field(description="Public phone number.")
+    web: str = Field(description="Web address.")
+
+
 class DecisionData(Frozen):
     """One routing decision, explainable: which rule fired and why."""
 
@@ -38,6 +47,11 @@ class DecisionData(Frozen):
     answer: str | None = Field(None, description="Knowledge answer given, identical on every channel.")
     case_id: str | None = Field(None, description="Case (zaak) id when escalated or linked.")
     department: str | None = Field(None, description="Afdeling (department) the case went to.")
+    due_date: dt.date | None = Field(None, description="When the case must be resolved, per the service norm.")
+    referral: ReferralInfo | None = Field(None, description="The organisation referred to.")
+    repeat_contact: bool = Field(
+        False, description="The party asked about the same subject within 7 days: had to tell the story again."
+    )
     decided_at: AwareDatetime = Field(description="When the router decided.")
 
 

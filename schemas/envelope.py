@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
@@ -17,6 +17,17 @@ DataT = TypeVar("DataT", bound=BaseModel)
 SOURCE_PATTERN = r"^urn:nld:oin:\d{20}:systeem:[a-z0-9][a-z0-9._-]*$"
 #: Reverse-DNS event type, e.g. ``nl.loket.contact.question-asked``.
 TYPE_PATTERN = r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
+
+
+def _printable(value: str) -> str:
+    # A NUL byte passes JSON but not PostgreSQL; other control characters (but tab and newline) are noise.
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise ValueError("contains control characters")
+    return value
+
+
+#: Free text from people: any Unicode but control characters.
+Text = Annotated[str, AfterValidator(_printable)]
 
 
 class Frozen(BaseModel):

@@ -6,18 +6,18 @@ from typing import Any
 
 from pydantic import AwareDatetime, EmailStr, Field, model_validator
 
-from schemas.contacts import Channel
-from schemas.envelope import Frozen
+from schemas.contacts import LIVE_CHANNELS, AgentOutcome, Channel
+from schemas.envelope import Frozen, Text
 
 
 class PartyIdentifiers(Frozen):
     """Who asks, as far as the channel knows. Any of these may be absent."""
 
     bsn: str | None = Field(None, description="Burgerservicenummer: 9 digits passing the eleven test.")
-    kvk: str | None = Field(None, pattern=r"^\d{8}$", description="KvK-nummer: 8 digits.")
+    kvk: str | None = Field(None, pattern=r"^[0-9]{8}$", description="KvK-nummer: 8 digits.")
     email: EmailStr | None = Field(None, description="E-mail address.")
     phone: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{6,20}$", description="Phone number.")
-    name: str | None = Field(None, max_length=200, description="Name as given.")
+    name: Text | None = Field(None, max_length=200, description="Name as given.")
 
 
 class QuestionSubmission(Frozen):
@@ -27,17 +27,23 @@ class QuestionSubmission(Frozen):
     subject_code: str | None = Field(
         None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64, description="Onderwerp code, if the channel knows it."
     )
-    text: str | None = Field(None, min_length=1, max_length=4000, description="The question in the party's words.")
+    text: Text | None = Field(None, min_length=1, max_length=4000, description="The question in the party's words.")
     party: PartyIdentifiers | None = Field(None, description="Who asks, if known.")
-    contact_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="The channel's own contact id; minted if absent."
+    channel_reference: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="The channel system's own id of the contact. Kept in the event's data only, never as a key.",
     )
     received_at: AwareDatetime | None = Field(None, description="When the channel received it; now if absent.")
+    agent_outcome: AgentOutcome | None = Field(
+        None, description="The front-office employee's outcome; only on live channels (phone, counter, chat)."
+    )
 
     @model_validator(mode="after")
     def _subject_or_text(self) -> "QuestionSubmission":
         if self.subject_code is None and self.text is None:
             raise ValueError("give subject_code or text (or both)")
+        if self.agent_outcome is not None and self.channel not in LIVE_CHANNELS:
+            raise ValueError(f"agent_outcome is only given on live channels (phone, counter, chat), not {self.channel}")
         return self
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.cases import CaseOpened, OpenCase
+from schemas.cases import CaseOpened, CaseResolved, OpenCase
 from schemas.contacts import QuestionAsked
 from schemas.deadletters import DeadLetter
 from schemas.decisions import RoutingDecided
@@ -46,7 +46,7 @@ CASE_EVENTS = TopicSpec(
     "loket.case-events.v1",
     key="Case id.",
     description="What happened to cases, published from the case service's outbox.",
-    events=(CaseOpened,),
+    events=(CaseOpened, CaseResolved),
 )
 DEAD_LETTERS = TopicSpec(
     "loket.dead-letters.v1",

@@ -6,7 +6,8 @@ import asyncio
 import datetime as dt
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError
 
 from plumbing.deadletters import Refused, decode, refuse
 from plumbing.kafka import topic_name
@@ -14,6 +15,7 @@ from plumbing.settings import KafkaSettings
 from schemas import OpenCase
 from schemas.topics import DEAD_LETTERS
 from services.case import handlers
+from services.case.exceptions import UnstorableCase
 from services.case.handlers import CaseStore
 from services.case.store import PendingMessage
 
@@ -36,21 +38,30 @@ class CaseRequestConsumer:
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-            records = [record for batch in batches.values() for record in batch]
-            if not records:
+            if not batches:
                 continue
-            deliveries = [await self._handle(record) for record in records]
+            deliveries = [await self._handle(record) for batch in batches.values() for record in batch]
             await asyncio.gather(*(d for d in deliveries if d is not None))
-            await self._consumer.commit()
+            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items() if records})
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError:
+            # The group rebalanced while we worked: the new owner reads these records again,
+            # and storing a case is idempotent, so that is harmless.
+            log.warning("commit_skipped_after_rebalance", partitions=len(offsets))
 
     async def _handle(self, record: ConsumerRecord) -> asyncio.Future | None:
         try:
             request = decode(OpenCase, record.value)
-        except Refused as refused:
-            key, value = refuse(record, refused.reason, source=self._source, consumer=SERVICE)
+            opened = await handlers.open_case(request, store=self._store, source=self._source,
+                                              now=dt.datetime.now(dt.timezone.utc))
+        except (Refused, UnstorableCase) as refused:
+            reason = refused.reason if isinstance(refused, Refused) else f"PostgreSQL refused the case: {refused}"
+            key, value = refuse(record, reason, source=self._source, consumer=SERVICE)
             return await self._producer.send(topic_name(self._settings, DEAD_LETTERS), value, key=key)
-        now = dt.datetime.now(dt.timezone.utc)
-        if await handlers.open_case(request, store=self._store, source=self._source, now=now):
+        if opened:
             log.info("case_opened", case_id=request.data.case_id, department=request.data.department)
         else:
             log.info("case_request_repeated", case_id=request.data.case_id)

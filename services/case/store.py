@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.case.domain import NewCase
-from services.case.exceptions import DuplicateCase
+from services.case.exceptions import DuplicateCase, UnstorableCase
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class PgCaseStore:
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise DuplicateCase(data.case_id) from exc
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                # Bad data, not a bad connection: redelivery would fail the same way forever.
+                raise UnstorableCase(type(exc).__name__) from exc
             await conn.execute(
                 "INSERT INTO case_status_history (case_id, status, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
                 data.case_id, "registered", case.opened_at, "loket-cases",

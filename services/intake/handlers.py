@@ -24,8 +24,15 @@ async def accept_question(
     source: str,
     now: dt.datetime,
     new_id: Callable[[], str],
+    idempotency_key: str | None = None,
 ) -> QuestionAccepted:
-    """Validate, pseudonymise and publish; the answer says the question is durable in the stream."""
-    event = domain.question_event(submission, secret=secret, source=source, now=now, new_id=new_id)
+    """Validate, pseudonymise and publish; the answer says the question is durable in the stream.
+
+    With an idempotency key a retried submission becomes the very same event (same ids), which every
+    consumer already treats as a redelivery.
+    """
+    event_id, contact_id = domain.ids_for(idempotency_key, new_id)
+    event = domain.question_event(submission, secret=secret, source=source, now=now, event_id=event_id,
+                                  contact_id=contact_id)
     await publisher.publish(CONTACTS, event.data.partition_key(), event)
     return QuestionAccepted(event_id=event.id, contact_id=event.data.contact_id)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -51,7 +51,13 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     source = source_urn(settings.oin, "loket-intake")
 
     @app.post("/v1/questions", status_code=202, response_model=QuestionAccepted)
-    async def post_question(submission: QuestionSubmission, request: Request) -> QuestionAccepted:
+    async def post_question(
+        submission: QuestionSubmission,
+        request: Request,
+        idempotency_key: str | None = Header(
+            None, min_length=8, max_length=128, description="Retry with the same key: the same question, not a second."
+        ),
+    ) -> QuestionAccepted:
         """Accept a question from any channel; 202 once it is durable in the contacts stream."""
         accepted = await handlers.accept_question(
             submission,
@@ -60,6 +66,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             source=source,
             now=dt.datetime.now(dt.timezone.utc),
             new_id=lambda: str(uuid.uuid4()),
+            idempotency_key=idempotency_key,
         )
         metrics.QUESTIONS_ACCEPTED.labels(channel=submission.channel.value).inc()
         log.info("question_accepted", event_id=accepted.event_id, channel=submission.channel.value)

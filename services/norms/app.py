@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import faust
 
-from plumbing.deadletters import Refused, decode, refuse
+from plumbing.deadletters import decode
 from plumbing.http import EmbeddedHttp
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.logging import configure_logging
-from plumbing.streams import Record, publish, stream_app
+from plumbing.streams import Record, guarded, publish, stream_app
 from schemas import RoutingDecided
 from schemas.envelope import source_urn
 from schemas.topics import DEAD_LETTERS, DECISIONS
 from services.norms import handlers, metrics
-from services.norms.domain import OutcomeTally
+from services.norms.domain import OutcomeTally, RecentIds
 from services.norms.http import create_http_app
 from services.norms.settings import NormsSettings
 
@@ -24,24 +25,21 @@ SERVICE = "norms"
 
 def create_app(settings: NormsSettings) -> faust.App:
     source = source_urn(settings.oin, "loket-norms")
-    tally = OutcomeTally()
+    tally, seen = OutcomeTally(), RecentIds()
     app = stream_app(settings, SERVICE)
     decisions = app.topic(topic_name(settings, DECISIONS))
-    dead_letters = topic_name(settings, DEAD_LETTERS)
+    guard = partial(guarded, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, consumer=SERVICE)
 
     def measured(message: faust.types.Message) -> list[Record]:
-        try:
-            handlers.record_decision(decode(RoutingDecided, message.value), tally)
-        except Refused as refused:
-            metrics.RECORDS_REFUSED.inc()
-            key, value = refuse(message, refused.reason, source=source, consumer=SERVICE)
-            return [(dead_letters, key, value)]
+        handlers.record_decision(decode(RoutingDecided, message.value), tally, seen)
         return []
 
     @app.agent(decisions)
     async def measure(stream: faust.StreamT) -> None:
         async for events in stream.take_events(1000, within=0.05):
-            await publish(app, [record for event in events for record in measured(event.message)])
+            parked = [r for event in events for r in guard(measured, event.message)]
+            metrics.RECORDS_REFUSED.inc(len(parked))
+            await publish(app, parked)
 
     return app
 

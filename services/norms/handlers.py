@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from schemas import RoutingDecided
 from services.norms import metrics
-from services.norms.domain import OutcomeTally
+from services.norms.domain import OutcomeTally, RecentIds
 
 
-def record_decision(decision: RoutingDecided, tally: OutcomeTally) -> None:
+def record_decision(decision: RoutingDecided, tally: OutcomeTally, seen: RecentIds) -> None:
+    """Count a decision once, however often it is delivered (its id is stable across redeliveries)."""
+    if not seen.first_time(decision.id):
+        return
     data = decision.data
     tally.add(data.outcome)
     metrics.DECISIONS.labels(outcome=data.outcome.value, channel=data.channel.value).inc()

@@ -1,23 +1,30 @@
-"""Entry point of ``loket router``: a thin faust agent around the one-desk handler."""
+"""Entry point of ``loket router``: thin faust agents around the one-desk handlers.
+
+State per party lives in a faust table keyed by pseudonym (the contacts topic's key), written with
+the key's partitioner so that its changelog partitions line up with the contacts topic. Case events
+are keyed by case id; resolved cases are re-keyed by pseudonym onto an internal topic first, so the
+table is only ever updated in the partition that owns the party.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from functools import partial
 
 import faust
 
 from plumbing.calendar import WorkingDayCalendar
-from plumbing.deadletters import Refused, decode, refuse
-from plumbing.kafka import ensure_topics, topic_name
+from plumbing.deadletters import decode, decode_one_of
+from plumbing.kafka import ensure_topics, group_id, topic_name
 from plumbing.logging import configure_logging
 from plumbing.organisation import load_organisation
-from plumbing.streams import Record, publish, stream_app
-from schemas import QuestionAsked
+from plumbing.streams import Record, guarded, publish, stream_app
+from schemas import CaseResolved, QuestionAsked
 from schemas.envelope import source_urn
-from schemas.topics import CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS
+from schemas.topics import CASE_EVENTS, CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS
 from services.router import handlers
-from services.router.domain import Classifier
+from services.router.domain import Classifier, PartyState
 from services.router.settings import RouterSettings
 
 SERVICE = "router"
@@ -30,23 +37,56 @@ def create_app(settings: RouterSettings) -> faust.App:
     classifier = Classifier(organisation)
     source = source_urn(settings.oin, "loket-router")
     app = stream_app(settings, SERVICE)
+    parties = app.Table("party-state", default=None, partitions=settings.topic_partitions, key_type=bytes,
+                        value_type=bytes, use_partitioner=True)
     contacts = app.topic(topic_name(settings, CONTACTS))
-    dead_letters = topic_name(settings, DEAD_LETTERS)
+    case_events = app.topic(topic_name(settings, CASE_EVENTS))
+    closures = app.topic(f"{group_id(settings, SERVICE)}-case-closures", internal=True,
+                         partitions=settings.topic_partitions, key_serializer="raw", value_serializer="raw")
+    guard = partial(guarded, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, consumer=SERVICE)
 
-    def records_for(message: faust.types.Message) -> list[Record]:
-        try:
-            question = decode(QuestionAsked, message.value)
-        except Refused as refused:
-            key, value = refuse(message, refused.reason, source=source, consumer=SERVICE)
-            return [(dead_letters, key, value)]
-        now = dt.datetime.now(dt.timezone.utc)
-        outgoing = handlers.handle_question(question, classifier=classifier, calendar=calendar, source=source, now=now)
+    def party_state(key: bytes) -> PartyState | None:
+        raw = parties.get(key)
+        return PartyState.model_validate_json(raw) if raw else None
+
+    def remember(key: bytes, before: PartyState | None, after: PartyState | None) -> None:
+        if after is not None and after != before:
+            parties[key] = after.model_dump_json().encode()
+
+    def route_one(message: faust.types.Message) -> list[Record]:
+        question = decode(QuestionAsked, message.value)
+        party = question.data.party
+        key = party.pseudonym.encode() if party else b""
+        state = party_state(key) if party else None
+        outgoing, new_state = handlers.handle_question(question, state, classifier=classifier, calendar=calendar,
+                                                       source=source, now=dt.datetime.now(dt.timezone.utc))
+        if party:
+            remember(key, state, new_state)
         return [(topic_name(settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing]
 
     @app.agent(contacts)
     async def route(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.router_batch_size, within=0.05):
-            await publish(app, [record for event in events for record in records_for(event.message)])
+            await publish(app, [r for event in events for r in guard(route_one, event.message)])
+
+    def rekey_one(message: faust.types.Message) -> list[Record]:
+        event = decode_one_of(CASE_EVENTS.events, message.value)
+        if isinstance(event, CaseResolved) and event.data.party_pseudonym:
+            return [(closures.get_topic_name(), event.data.party_pseudonym.encode(), message.value)]
+        return []
+
+    @app.agent(case_events)
+    async def rekey_case_events(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(500, within=0.1):
+            await publish(app, [r for event in events for r in guard(rekey_one, event.message)])
+
+    @app.agent(closures)
+    async def close_cases(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            resolved = CaseResolved.model_validate_json(event.message.value)  # validated before re-keying
+            key = event.message.key
+            state = party_state(key)
+            remember(key, state, handlers.handle_case_resolved(resolved, state))
 
     return app
 
@@ -54,7 +94,7 @@ def create_app(settings: RouterSettings) -> faust.App:
 def main() -> None:
     settings = RouterSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(ensure_topics(settings, [CONTACTS, DECISIONS, CASE_REQUESTS, DEAD_LETTERS]))
+    asyncio.run(ensure_topics(settings, [CONTACTS, DECISIONS, CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS]))
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()

@@ -1,4 +1,4 @@
-"""The router's handler: one question event in, the events to publish out."""
+"""The router's handlers: a question or a case event in, what to publish and the party's new state out."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from plumbing.calendar import WorkingDayCalendar
-from schemas import CloudEvent, OpenCase, QuestionAsked, RoutingDecided
+from schemas import CaseResolved, CloudEvent, OpenCase, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_REQUESTS, DECISIONS, TopicSpec
 from services.router import domain
-from services.router.domain import Classifier, Routing
+from services.router.domain import Classifier, PartyState, Routing
 
 
 @dataclass(frozen=True)
@@ -23,27 +23,33 @@ class Outgoing:
 
 def handle_question(
     question: QuestionAsked,
+    state: PartyState | None,
     *,
     classifier: Classifier,
     calendar: WorkingDayCalendar,
     source: str,
     now: dt.datetime,
-) -> list[Outgoing]:
-    """Route a question: its decision, keyed like the contact, and a case request keyed by case id."""
-    routing = domain.route(question.id, question.data, classifier=classifier, calendar=calendar, now=now)
-    return outgoing(routing, question, source=source, now=now)
+) -> tuple[list[Outgoing], PartyState | None]:
+    """Route a question: its decision keyed like the contact, a case request keyed by case id, the new state."""
+    routing = domain.route(question, state, classifier=classifier, calendar=calendar, now=now)
+    return outgoing(routing, question, source=source, now=now), routing.state
+
+
+def handle_case_resolved(event: CaseResolved, state: PartyState | None) -> PartyState | None:
+    """A resolved case no longer links new questions on its subject."""
+    return state.without_case(event.data.case_id) if state else None
 
 
 def outgoing(routing: Routing, question: QuestionAsked, *, source: str, now: dt.datetime) -> list[Outgoing]:
-    """Events of one routing. Their ids derive from the question's id, so a redelivery repeats them exactly."""
+    """Events of one routing. Their ids derive from the question, so a redelivery repeats them exactly."""
     key = question.data.partition_key()
     decision = RoutingDecided.create(
-        source=source, data=routing.decision, subject=key, time=now, id=f"{question.id}:decision"
+        source=source, data=routing.decision, subject=key, time=now, id=domain.derived_id(question, "decision")
     )
     events = [Outgoing(DECISIONS, key, decision)]
     if routing.case is not None:
         request = OpenCase.create(
-            source=source, data=routing.case, subject=routing.case.case_id, time=now, id=f"{question.id}:open-case"
+            source=source, data=routing.case, subject=routing.case.case_id, time=now, id=domain.derived_id(question, "open-case")
         )
         events.append(Outgoing(CASE_REQUESTS, routing.case.case_id, request))
     return events

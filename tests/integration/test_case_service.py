@@ -7,7 +7,12 @@ import pytest
 
 from schemas import CaseOpened, DeadLetter
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from plumbing.kafka import group_id, start_producer, topic_name
 from services.case.app import serve
+from services.case.kafka import CaseRequestConsumer
 from services.case.domain import open_case as new_case
 from services.case.exceptions import DuplicateCase
 from services.case.store import PgCaseStore
@@ -89,29 +94,73 @@ async def test_requests_become_rows_once_and_are_announced(case_settings, topics
     assert letter.data.consumer == "cases" and "JSON" in letter.data.reason
 
 
-async def test_offsets_are_committed_only_after_the_rows(case_settings, topics, running_cases):
-    from aiokafka.admin import AIOKafkaAdminClient
+class DatabaseDown:
+    """A store whose database is unreachable: ``add`` fails as asyncpg does when the server is gone."""
 
-    from plumbing.kafka import group_id
+    async def add(self, case):
+        raise ConnectionRefusedError("database unreachable")
 
+
+async def _committed(settings, topic: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id(settings, "cases"))
+        return sum(o.offset for tp, o in offsets.items() if tp.topic == topic)
+    finally:
+        await admin.close()
+
+
+async def _consume_until_stopped(settings, store, stopping: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(topics_name(settings), bootstrap_servers=settings.kafka_bootstrap,
+                                group_id=group_id(settings, "cases"), enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    producer = await start_producer(settings)
+    await consumer.start()
+    try:
+        await CaseRequestConsumer(consumer, producer, store, settings, SOURCE, 100).run(stopping)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def topics_name(settings) -> str:
+    return topic_name(settings, CASE_REQUESTS)
+
+
+async def test_offsets_are_committed_only_after_the_rows(case_settings, topics):
     request = open_case("z-9")
     await topics.produce(CASE_REQUESTS, request.to_bytes(), key=b"z-9")
+
+    with pytest.raises(ConnectionRefusedError):  # the database is down: the consumer stops, commits nothing
+        await asyncio.wait_for(_consume_until_stopped(case_settings, DatabaseDown(), asyncio.Event()), 60)
+    assert await _committed(case_settings, topics.name(CASE_REQUESTS)) == 0
+
+    pool = await asyncpg.create_pool(case_settings.database_url.get_secret_value(), min_size=1, max_size=2)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(_consume_until_stopped(case_settings, PgCaseStore(pool), stopping))
+    try:
+        await eventually(lambda: _is(_committed(case_settings, topics.name(CASE_REQUESTS)), 1))
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM cases WHERE case_id = 'z-9'") == 1
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, 30)
+        await pool.close()
+
+
+async def test_data_postgresql_refuses_is_parked_and_the_next_request_is_stored(case_settings, topics, running_cases):
+    unstorable = open_case("z-10", case_type="reparatie\u0000container")  # valid JSON; PostgreSQL says no
+    await topics.produce(CASE_REQUESTS, unstorable.to_bytes(), key=b"z-10")
+    await topics.produce(CASE_REQUESTS, open_case("z-11").to_bytes(), key=b"z-11")
+    letters = await topics.read(DEAD_LETTERS, until=lambda rs: len(rs) >= 1)
+    letter = DeadLetter.model_validate_json(letters[0].value).data
+    assert letter.consumer == "cases" and letter.reason.startswith("PostgreSQL refused the case")
     conn = await asyncpg.connect(case_settings.database_url.get_secret_value())
     try:
-        await eventually(lambda: _count_is(conn, "SELECT count(*) FROM cases WHERE case_id = 'z-9'", 1))
+        await eventually(lambda: _count_is(conn, "SELECT count(*) FROM cases WHERE case_id = 'z-11'", 1))
     finally:
         await conn.close()
-
-    async def committed_total() -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=case_settings.kafka_bootstrap)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(group_id(case_settings, "cases"))
-            return sum(o.offset for tp, o in offsets.items() if tp.topic == topics.name(CASE_REQUESTS))
-        finally:
-            await admin.close()
-
-    await eventually(lambda: _is(committed_total(), 1))
 
 
 async def _count_is(conn, sql: str, expected: int) -> bool:

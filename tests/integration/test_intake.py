@@ -43,12 +43,31 @@ async def test_question_is_published_keyed_by_pseudonym_never_the_bsn(client, to
     assert event.data.party.personal.bsn == BSN  # the back office needs it; it travels in data only
 
 
-async def test_anonymous_question_is_keyed_by_contact_id(client, topics):
-    response = await client.post("/v1/questions", json={"channel": "web", "subject_code": "grofvuil",
-                                                        "contact_id": "web-4711"})
+async def test_anonymous_question_is_keyed_by_our_contact_id_not_the_channels_reference(client, topics):
+    response = await client.post("/v1/questions", json={"channel": "phone", "subject_code": "grofvuil",
+                                                        "channel_reference": "0612345678"})
     assert response.status_code == 202
-    records = await topics.read(CONTACTS, until=lambda rs: any(r.key == b"web-4711" for r in rs))
-    assert QuestionAsked.model_validate_json(records[-1].value).data.contact_id == "web-4711"
+    contact_id = response.json()["contact_id"].encode()
+    records = await topics.read(CONTACTS, until=lambda rs: any(r.key == contact_id for r in rs))
+    record = next(r for r in records if r.key == contact_id)
+    assert QuestionAsked.model_validate_json(record.value).data.channel_reference == "0612345678"
+    assert b"0612345678" not in record.key
+
+
+async def test_a_retry_with_the_same_idempotency_key_is_the_same_question(client):
+    body = {"channel": "web", "text": "Mijn kliko is kapot"}
+    first = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8812"})
+    retry = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8812"})
+    other = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8813"})
+    assert first.status_code == retry.status_code == other.status_code == 202
+    assert first.json() == retry.json()
+    assert other.json()["event_id"] != first.json()["event_id"]
+
+
+async def test_a_nul_byte_in_the_text_is_refused_before_it_reaches_the_stream(client):
+    response = await client.post("/v1/questions", json={"channel": "web", "text": "kliko\u0000kapot"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "text"
 
 
 async def test_invalid_body_gets_problem_json_naming_the_fields(client):

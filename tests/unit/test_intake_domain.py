@@ -7,7 +7,7 @@ import pytest
 from plumbing.pseudonym import pseudonym
 from schemas.envelope import source_urn
 from schemas.intake import PartyIdentifiers, QuestionSubmission
-from services.intake.domain import bsn_is_valid, party_ref, question_event
+from services.intake.domain import bsn_is_valid, ids_for, party_ref, question_event
 from services.intake.exceptions import InvalidIdentifier
 
 SECRET = b"test-secret"
@@ -16,13 +16,13 @@ VALID_BSN = "111222333"
 
 
 def event_for(**body):
-    ids = iter(["contact-1", "event-1"])
     return question_event(QuestionSubmission(**body), secret=SECRET, source=source_urn("0" * 20, "t"), now=NOW,
-                          new_id=lambda: next(ids))
+                          event_id="event-1", contact_id="contact-1")
 
 
 @pytest.mark.parametrize("bsn,valid", [("111222333", True), ("123456782", True), ("123456789", False),
-                                       ("000000000", False), ("12345678", False), ("12345678a", False)])
+                                       ("000000000", False), ("12345678", False), ("12345678a", False),
+                                       ("１１１２２２３３３", False)])
 def test_bsn_eleven_test(bsn, valid):
     assert bsn_is_valid(bsn) is valid
 
@@ -60,3 +60,34 @@ def test_same_phone_number_in_other_spellings_gives_one_pseudonym():
 def test_a_question_needs_a_subject_code_or_text():
     with pytest.raises(ValueError, match="subject_code or text"):
         QuestionSubmission(channel="web")
+
+
+def test_the_channels_own_reference_is_data_never_the_key():
+    event = event_for(channel="phone", text="vraag", channel_reference="0612345678")
+    assert event.data.channel_reference == "0612345678"
+    assert event.data.partition_key() == event.subject == "contact-1"
+
+
+@pytest.mark.parametrize("phone", ["((((((", "------", "+31 (0)"])
+def test_a_phone_number_without_enough_digits_is_refused(phone):
+    with pytest.raises(InvalidIdentifier) as refused:
+        party_ref(PartyIdentifiers(phone=phone), SECRET)
+    assert refused.value.field == "party.phone"
+
+
+def test_an_idempotency_key_gives_the_same_ids_on_every_retry():
+    fresh = iter(["a", "b", "c", "d"])
+    assert ids_for("retry-key-1", lambda: next(fresh)) == ids_for("retry-key-1", lambda: next(fresh))
+    assert ids_for("retry-key-1", lambda: "x") != ids_for("retry-key-2", lambda: "x")
+    assert ids_for(None, lambda: next(fresh)) == ("a", "b")
+
+
+@pytest.mark.parametrize("field", ["text", "name"])
+def test_control_characters_in_free_text_are_refused(field):
+    body = {"channel": "web", "text": "vraag"}
+    if field == "text":
+        body["text"] = "mijn kliko\x00 is kapot"
+    else:
+        body["party"] = {"name": "Jan\x00"}
+    with pytest.raises(ValueError, match="control characters"):
+        QuestionSubmission(**body)

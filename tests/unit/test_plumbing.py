@@ -60,12 +60,52 @@ def test_badly_named_migration_is_an_error_not_ignored(tmp_path: Path):
 
 def test_wrong_organisation_file_names_file_key_and_reason(tmp_path: Path):
     path = tmp_path / "org.toml"
-    path.write_text('name = "X"\ngeneral_subject = "algemeen"\n[[departments]]\ncode = "a"\nname = "A"\n'
-                    '[[subjects]]\ncode = "algemeen"\ntitle = "Algemeen"\ndepartment = "b"\nanswer = "ja"\n')
+    path.write_text('name = "X"\ngeneral_subject = "algemeen"\ncallback_subject = "algemeen"\n'
+                    '[desks]\ngeneralist = "a"\ncomplaints = "a"\nregistry = "a"\nideas = "a"\n'
+                    '[[departments]]\ncode = "a"\nname = "A"\n'
+                    '[[subjects]]\ncode = "algemeen"\ntitle = "Algemeen"\ndepartment = "b"\n'
+                    'case_type = "vraag"\nnorm_working_days = 3\n')
     with pytest.raises(OrganisationFileError) as error:
         load_organisation(path)
     assert "org.toml" in str(error.value) and "unknown department 'b'" in str(error.value)
 
 
+def test_a_subject_needs_one_way_to_be_handled(tmp_path: Path):
+    path = tmp_path / "org.toml"
+    path.write_text('name = "X"\ngeneral_subject = "algemeen"\ncallback_subject = "algemeen"\n'
+                    '[desks]\ngeneralist = "a"\ncomplaints = "a"\nregistry = "a"\nideas = "a"\n'
+                    '[[departments]]\ncode = "a"\nname = "A"\n'
+                    '[[subjects]]\ncode = "leeg"\ntitle = "Leeg"\ndepartment = "a"\n'
+                    '[[subjects]]\ncode = "algemeen"\ntitle = "Algemeen"\ndepartment = "a"\n'
+                    'case_type = "vraag"\nnorm_working_days = 3\n')
+    with pytest.raises(OrganisationFileError, match="'leeg' needs an answer, a case_type or a referral"):
+        load_organisation(path)
+
+
 def test_the_example_organisation_loads():
     assert load_organisation().subject("algemeen") is not None
+
+
+def test_a_record_the_handler_fails_on_is_parked_not_lost():
+    from plumbing.streams import guarded
+
+    def crashes(record):
+        raise KeyError("the handler has a bug")
+
+    record = SimpleNamespace(topic="t", partition=0, offset=7, key=None, value=b"{}")
+    [(topic, key, value)] = guarded(crashes, record, dead_letters="dl", source=SOURCE, consumer="router")
+    from schemas import DeadLetter
+
+    letter = DeadLetter.model_validate_json(value)
+    assert (topic, key) == ("dl", b"t:0:7")
+    assert letter.data.reason == "unexpected KeyError in router"
+
+
+def test_a_huge_poison_record_is_parked_with_its_head_and_size():
+    from plumbing.deadletters import MAX_KEPT_BYTES
+
+    record = SimpleNamespace(topic="t", partition=0, offset=1, key=b"k", value=b"x" * (MAX_KEPT_BYTES * 4))
+    letter = dead_letter(record, source=SOURCE, consumer="router", reason="too big", now=NOW)
+    assert letter.data.value_truncated and letter.data.value_size == MAX_KEPT_BYTES * 4
+    assert len(letter.data.original_value()) == MAX_KEPT_BYTES
+    assert len(letter.to_bytes()) < 2 * MAX_KEPT_BYTES

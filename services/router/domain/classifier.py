@@ -1,0 +1,110 @@
+"""Classification: which onderwerp (subject) a question is about. Pure and deterministic.
+
+1. The channel's subject code, when it names a subject of the catalog, wins.
+2. Otherwise the question text is normalised — lower case, accents removed, split into words, each
+   word reduced to its Snowball (Dutch) stem — and scored against every subject's keywords, which are
+   normalised the same way. A one-word keyword matches a word, or the head or tail (at least five
+   letters) of a compound word ("parkeervergunning" holds "vergunning"); a phrase of several words
+   matches those words in a row and weighs as many points as it has words. Each keyword counts once.
+3. The highest score wins; on a tie the subject listed first in the catalog wins, so the catalog's
+   order is the tie-breaker and stays under the organisation's control.
+4. No keyword at all → the general subject (generalist desk). A question is never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from functools import lru_cache
+
+import snowballstemmer
+
+from plumbing.organisation import Organisation, Subject
+from schemas import QuestionData
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STEMMER = snowballstemmer.stemmer("dutch")
+#: Shortest head or tail of a compound word that may match a keyword.
+MIN_COMPOUND_PART = 5
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def stems(text: str) -> list[str]:
+    """The normalised words of a text, in order."""
+    return [stem(word) for word in _WORD.findall(strip_accents(text))]
+
+
+def compound_parts(word: str) -> list[str]:
+    """Heads and tails of a word that could be words of their own, longest first."""
+    longest = len(word) - 3
+    heads = [word[:n] for n in range(longest, MIN_COMPOUND_PART - 1, -1)]
+    tails = [word[-n:] for n in range(longest, MIN_COMPOUND_PART - 1, -1)]
+    return heads + tails
+
+
+class Classifier:
+    """The catalog's keywords, normalised once at start-up, and the rules above."""
+
+    def __init__(self, organisation: Organisation) -> None:
+        self.organisation = organisation
+        self._words: dict[str, list[tuple[int, int]]] = defaultdict(list)  # stem -> (subject, keyword)
+        self._phrases: list[tuple[str, int, int, int]] = []  # (" a b ", subject, keyword, weight)
+        keyword_id = 0
+        for index, subject in enumerate(organisation.subjects):
+            for keyword in subject.keywords:
+                words = stems(keyword)
+                if len(words) == 1:
+                    self._words[words[0]].append((index, keyword_id))
+                elif words:
+                    self._phrases.append((f" {' '.join(words)} ", index, keyword_id, len(words)))
+                keyword_id += 1
+        general = organisation.subject(organisation.general_subject)
+        assert general is not None  # the organisation file guarantees it
+        self.general = general
+
+    def classify(self, question: QuestionData) -> tuple[Subject, str]:
+        """The subject of a question and how it was found: subject-code, keyword-match or general-subject."""
+        if question.subject_code:
+            known = self.organisation.subject(question.subject_code)
+            if known:
+                return known, "subject-code"
+        if question.text:
+            best = self.best_match(question.text)
+            if best is not None:
+                return best, "keyword-match"
+        return self.general, "general-subject"
+
+    def best_match(self, text: str) -> Subject | None:
+        scores = self.scores(text)
+        if not scores:
+            return None
+        # Highest score; on a tie the lowest index, i.e. the subject listed first.
+        index = min(scores, key=lambda i: (-scores[i], i))
+        return self.organisation.subjects[index]
+
+    def scores(self, text: str) -> dict[int, int]:
+        words = stems(text)
+        matched: dict[int, tuple[int, int]] = {}  # keyword -> (subject, weight)
+        for word in set(words):
+            for candidate in (word, *compound_parts(word)):
+                for subject, keyword in self._words.get(candidate, ()):
+                    matched.setdefault(keyword, (subject, 1))
+        if self._phrases:
+            padded = f" {' '.join(words)} "
+            for phrase, subject, keyword, weight in self._phrases:
+                if phrase in padded:
+                    matched[keyword] = (subject, weight)
+        scores: dict[int, int] = defaultdict(int)
+        for subject, weight in matched.values():
+            scores[subject] += weight
+        return scores

@@ -1,0 +1,207 @@
+"""The one-desk rules, in order. Pure: no I/O, and no clock but the ``now`` handed in.
+
+1. Referral: a subject of another organisation is referred, with its contact details.
+2. Ask-once link: the party has an open case on this subject → the contact joins it; no new case.
+3. Callback request (terugbelverzoek) → a case with the callback norm.
+4. Front-office answer: the catalog's knowledge answer, the same text on every channel.
+5. Escalation: a case for the subject's department, due in working days from its service norm;
+   complaints (Awb art. 9:11, six weeks), corrections and ideas go to their own desks; a question
+   that matched nothing goes to the generalist desk.
+A live channel's explicit agent outcome wins over the catalog's default (it picks rule 1, 3, 4 or 5)
+but never skips rule 2: it cannot create a duplicate case.
+
+Every decision names the rule that fired and says why in Dutch. Redelivery of a question has no
+second effect: the case id and every due date derive from the question itself (its source and id,
+which CloudEvents makes unique together, and its receipt time), not from the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from plumbing.calendar import WorkingDayCalendar
+from plumbing.organisation import Organisation, Subject, SubjectKind
+from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
+from services.router.domain.classifier import Classifier
+from services.router.domain.state import OpenCaseRef, PartyState, RecentContact
+
+#: Ids the router mints derive from the question's source and id, so a redelivery mints the same ids.
+ID_NAMESPACE = uuid.UUID("5b0c6f1e-2a8e-4d6b-9a51-6c0e3c1f7d10")
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
+_HOW = {
+    "subject-code": "onderwerpcode van het kanaal",
+    "keyword-match": "herkend aan trefwoorden",
+    "general-subject": "geen onderwerp herkend",
+}
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What the router does with one question: a decision, maybe a case, and the party's new state."""
+
+    decision: DecisionData
+    case: OpenCaseData | None = None
+    state: PartyState | None = None
+
+
+@dataclass(frozen=True)
+class _Question:
+    """One question with everything the rules look at."""
+
+    event: QuestionAsked
+    subject: Subject
+    how: str
+    state: PartyState | None
+    now: dt.datetime
+
+    @property
+    def id(self) -> str:
+        return self.event.id
+
+    @property
+    def data(self) -> QuestionData:
+        return self.event.data
+
+    @property
+    def received_on(self) -> dt.date:
+        # Terms run from receipt, on the Dutch calendar day.
+        return self.data.received_at.astimezone(DUTCH_TIME).date()
+
+    def decision(self, outcome: Outcome, rule: str, reason: str, **fields: Any) -> DecisionData:
+        return DecisionData(
+            question_id=self.id, contact_id=self.data.contact_id, channel=self.data.channel,
+            party_pseudonym=self.data.party.pseudonym if self.data.party else None,
+            subject_code=self.subject.code, outcome=outcome, rule=rule, reason=reason,
+            repeat_contact=bool(self.state and self.state.is_repeat(self.subject.code, self.id, self.data.received_at)),
+            decided_at=self.now, **fields,
+        )
+
+
+def derived_id(question: QuestionAsked, purpose: str) -> str:
+    """A stable id for something the router makes of a question: the same on every redelivery."""
+    return str(uuid.uuid5(ID_NAMESPACE, f"{question.source}\n{question.id}\n{purpose}"))
+
+
+def case_id_for(question: QuestionAsked) -> str:
+    return derived_id(question, "case")
+
+
+def route(
+    question: QuestionAsked,
+    state: PartyState | None = None,
+    *,
+    classifier: Classifier,
+    calendar: WorkingDayCalendar,
+    now: dt.datetime,
+) -> Routing:
+    """Apply the one-desk rules to one question, given what we know of its party (None if unknown)."""
+    subject, how = classifier.classify(question.data)
+    q = _Question(question, subject, how, state, now)
+    decision, case = _decide(q, classifier.organisation, calendar)
+    return Routing(decision, case, _next_state(q, case))
+
+
+def _decide(q: _Question, org: Organisation, calendar: WorkingDayCalendar) -> tuple[DecisionData, OpenCaseData | None]:
+    agent = q.data.agent_outcome
+    subject = q.subject
+    if subject.referral and agent in (None, AgentOutcome.REFERRED):
+        return _referral(q, org), None
+    linked = _link(q)
+    if linked:
+        return linked, None
+    if agent is AgentOutcome.CALLBACK or subject.kind is SubjectKind.CALLBACK:
+        return _escalate(q, org, calendar, rule="callback", terms=org.subject(org.callback_subject))
+    if agent is AgentOutcome.ANSWERED or (agent is None and subject.answer and subject.kind is SubjectKind.QUESTION):
+        return _answer(q, agent), None
+    if agent is AgentOutcome.REFERRED:
+        reason = f"De medewerker heeft de vraag over '{subject.title}' doorverwezen."
+        return q.decision(Outcome.REFERRED, "agent-outcome", reason), None
+    rule = "agent-outcome" if agent is AgentOutcome.ESCALATED and subject.answer else _escalation_rule(q)
+    return _escalate(q, org, calendar, rule=rule, terms=subject if subject.case_type else org.subject(org.general_subject))
+
+
+def _referral(q: _Question, org: Organisation) -> DecisionData:
+    referral = org.referral(q.subject.referral or "")
+    assert referral is not None  # the organisation file guarantees it
+    reason = (f"Onderwerp '{q.subject.title}' ({_HOW[q.how]}) hoort bij {referral.name}: "
+              f"doorverwezen naar {referral.name}, telefoon {referral.phone}, {referral.web}.")
+    info = ReferralInfo(organisation=referral.name, phone=referral.phone, web=referral.web)
+    return q.decision(Outcome.REFERRED, "referral", reason, referral=info)
+
+
+def _link(q: _Question) -> DecisionData | None:
+    open_case = q.state.open_case_for(q.subject.code) if q.state else None
+    if open_case is None or open_case.opened_by == q.id:  # the question that opened it, redelivered
+        return None
+    reason = (f"Er loopt al een zaak over '{q.subject.title}' voor deze klant: het contact is aan die zaak "
+              f"gekoppeld (uiterlijk {open_case.due_date:%d-%m-%Y} afgehandeld). De klant hoeft niets opnieuw te vragen.")
+    return q.decision(Outcome.LINKED, "ask-once-link", reason, case_id=open_case.case_id, due_date=open_case.due_date)
+
+
+def _answer(q: _Question, agent: AgentOutcome | None) -> DecisionData:
+    if agent is AgentOutcome.ANSWERED and not q.subject.answer:
+        reason = f"De medewerker heeft de vraag over '{q.subject.title}' direct beantwoord."
+        return q.decision(Outcome.ANSWERED, "agent-outcome", reason)
+    reason = f"Onderwerp '{q.subject.title}' ({_HOW[q.how]}) wordt direct beantwoord in de frontoffice."
+    return q.decision(Outcome.ANSWERED, "front-office-answer", reason, answer=q.subject.answer)
+
+
+def _escalation_rule(q: _Question) -> str:
+    if q.how == "general-subject":
+        return "general-subject"
+    return {SubjectKind.COMPLAINT: "complaint", SubjectKind.CORRECTION: "correction",
+            SubjectKind.IDEA: "idea"}.get(q.subject.kind, "escalation")
+
+
+def _department(q: _Question, org: Organisation, rule: str) -> str:
+    desk = {"complaint": org.desks.complaints, "correction": org.desks.registry, "idea": org.desks.ideas,
+            "general-subject": org.desks.generalist}.get(rule)
+    return desk or q.subject.department or org.desks.generalist
+
+
+def _escalate(q: _Question, org: Organisation, calendar: WorkingDayCalendar, *, rule: str,
+              terms: Subject | None) -> tuple[DecisionData, OpenCaseData]:
+    assert terms is not None and terms.case_type is not None  # the organisation file guarantees it
+    legal = q.received_on + dt.timedelta(weeks=terms.legal_term_weeks) if terms.legal_term_weeks else None
+    due = calendar.add_working_days(q.received_on, terms.norm_working_days) if terms.norm_working_days else legal
+    assert due is not None
+    department = _department(q, org, rule)
+    case_id = case_id_for(q.event)
+    term = (f"binnen {terms.norm_working_days} werkdagen" if terms.norm_working_days
+            else f"binnen {terms.legal_term_weeks} weken ({terms.legal_basis})")
+    reason = (f"{_ESCALATION_OPENING[rule].format(title=q.subject.title, how=_HOW[q.how])} "
+              f"Zaak '{terms.case_type}' voor {department}, af te handelen {term}, uiterlijk {due:%d-%m-%Y}.")
+    decision = q.decision(Outcome.ESCALATED, rule, reason, case_id=case_id, department=department, due_date=due)
+    case = OpenCaseData(
+        case_id=case_id, question_id=q.id, contact_id=q.data.contact_id, channel=q.data.channel,
+        subject_code=q.subject.code, case_type=terms.case_type, department=department, due_date=due,
+        legal_deadline=legal, legal_basis=terms.legal_basis if legal else None, question=q.data.text,
+        party=q.data.party, requested_at=q.now,
+    )
+    return decision, case
+
+
+_ESCALATION_OPENING = {
+    "escalation": "Onderwerp '{title}' ({how}) vraagt om behandeling door de backoffice.",
+    "agent-outcome": "De medewerker heeft de vraag over '{title}' doorgezet naar de backoffice.",
+    "general-subject": "Geen onderwerp herkend: de vraag gaat naar de generalistenbalie.",
+    "complaint": "Klacht ({how}): naar klachtbehandeling.",
+    "correction": "Verzoek om correctie van persoonsgegevens ({how}): naar de basisregistratie.",
+    "idea": "Idee of suggestie ({how}): geregistreerd voor opvolging.",
+    "callback": "Terugbelverzoek over '{title}': de klant wordt teruggebeld.",
+}
+
+
+def _next_state(q: _Question, case: OpenCaseData | None) -> PartyState | None:
+    if q.data.party is None:
+        return None
+    state = q.state or PartyState()
+    if case is not None:
+        state = state.with_case(OpenCaseRef(case_id=case.case_id, subject_code=q.subject.code, opened_by=q.id,
+                                            due_date=case.due_date))
+    return state.with_contact(RecentContact(question_id=q.id, subject_code=q.subject.code,
+                                            received_at=q.data.received_at))

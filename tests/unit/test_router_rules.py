@@ -1,0 +1,167 @@
+"""The one-desk rules, every one, on the pure domain."""
+
+import datetime as dt
+
+from plumbing.calendar import WorkingDayCalendar
+from schemas import Outcome, PartyRef, QuestionAsked, QuestionData
+from services.router.domain import Classifier, PartyState, case_id_for, route
+from tests.builders import SOURCE
+from tests.org import TEST_ORGANISATION
+
+CLASSIFIER = Classifier(TEST_ORGANISATION)
+CALENDAR = WorkingDayCalendar(TEST_ORGANISATION.closing_days)
+MONDAY = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
+PARTY = PartyRef(pseudonym="a" * 64, identified_by="bsn")
+
+
+def q(text=None, *, channel="web", subject_code=None, agent_outcome=None, received_at=MONDAY, party=PARTY):
+    return QuestionData(contact_id="c-1", channel=channel, text=text, subject_code=subject_code, party=party,
+                        agent_outcome=agent_outcome, received_at=received_at)
+
+
+def event(question, question_id="e-1", source=SOURCE):
+    return QuestionAsked.create(source=source, data=question, id=question_id, time=MONDAY)
+
+
+def decide(question, state=None, question_id="e-1", now=MONDAY):
+    return route(event(question, question_id), state, classifier=CLASSIFIER, calendar=CALENDAR, now=now)
+
+
+def test_subject_of_another_organisation_is_referred_with_its_contact_details():
+    routing = decide(q("Vraag over mijn zorgtoeslag"))
+    assert (routing.decision.outcome, routing.decision.rule) == (Outcome.REFERRED, "referral")
+    assert routing.decision.referral.organisation == "Belastingdienst"
+    assert routing.decision.referral.phone == "0800-0543"
+    assert "0800-0543" in routing.decision.reason
+    assert routing.case is None
+
+
+def test_front_office_subject_is_answered_with_the_same_text_on_every_channel():
+    answers = {decide(q("paspoort", channel=c)).decision.answer for c in ("phone", "web", "counter", "email")}
+    assert answers == {"Maak een afspraak bij Burgerzaken."}
+    routing = decide(q("paspoort"))
+    assert (routing.decision.outcome, routing.decision.rule, routing.case) == (Outcome.ANSWERED,
+                                                                               "front-office-answer", None)
+
+
+def test_back_office_subject_escalates_with_due_date_in_working_days():
+    routing = decide(q("kliko kapot"))
+    assert (routing.decision.outcome, routing.decision.rule) == (Outcome.ESCALATED, "escalation")
+    assert routing.case.department == "afval" and routing.case.case_type == "reparatie-container"
+    assert routing.case.due_date == routing.decision.due_date == dt.date(2026, 11, 30)
+    assert routing.case.case_id == routing.decision.case_id == case_id_for(event(q("kliko kapot")))
+    assert "werkdagen" in routing.decision.reason
+
+
+def test_due_date_skips_christmas_weekends_and_closing_days():
+    tuesday = dt.datetime(2026, 12, 22, 10, 0, tzinfo=dt.timezone.utc)
+    assert decide(q("kliko kapot", received_at=tuesday)).case.due_date == dt.date(2027, 1, 4)
+
+
+def test_second_question_on_open_case_links_instead_of_opening():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    second = decide(q("mijn container is nog steeds kapot"), first.state, question_id="e-2")
+    assert (second.decision.outcome, second.decision.rule) == (Outcome.LINKED, "ask-once-link")
+    assert second.decision.case_id == first.case.case_id
+    assert second.case is None
+    assert second.state.open_cases == first.state.open_cases
+
+
+def test_redelivered_question_repeats_its_escalation_instead_of_linking_to_itself():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    again = decide(q("kliko kapot"), first.state, now=MONDAY + dt.timedelta(days=3))
+    assert again.decision.outcome is Outcome.ESCALATED
+    assert again.case.case_id == first.case.case_id and again.case.due_date == first.case.due_date
+    assert again.decision.repeat_contact is False
+
+
+def test_resolved_case_no_longer_links():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    closed = first.state.without_case(first.case.case_id)
+    later = decide(q("kliko weer kapot"), closed, question_id="e-2")
+    assert later.decision.outcome is Outcome.ESCALATED and later.case.case_id == case_id_for(event(q(), "e-2"))
+
+
+def test_complaint_goes_to_the_complaints_desk_within_six_weeks():
+    routing = decide(q("Ik wil een klacht indienen over de balie"))
+    assert (routing.decision.rule, routing.case.department) == ("complaint", "klachten")
+    assert routing.case.due_date == routing.case.legal_deadline == dt.date(2027, 1, 4)  # 23 Nov + 6 weeks
+    assert routing.case.legal_basis == "Awb art. 9:11"
+
+
+def test_correction_goes_to_the_registry_desk():
+    routing = decide(q("Mijn naam is verkeerd gespeld"))
+    assert (routing.decision.rule, routing.case.department) == ("correction", "brp")
+    assert routing.case.due_date == dt.date(2026, 12, 7)  # service norm: 10 working days
+    assert routing.case.legal_deadline == dt.date(2026, 12, 21)  # legal term: 4 weeks
+
+
+def test_idea_goes_to_the_ideas_desk():
+    routing = decide(q("Ik heb een idee voor het park"))
+    assert (routing.decision.rule, routing.case.department) == ("idea", "kcc")
+
+
+def test_callback_request_is_a_case_with_the_callback_norm():
+    routing = decide(q("Wilt u mij terugbellen? bel mij terug"))
+    assert (routing.decision.rule, routing.case.case_type) == ("callback", "terugbelverzoek")
+    assert routing.case.due_date == dt.date(2026, 11, 25)  # 2 working days
+
+
+def test_agent_callback_on_a_subject_goes_to_that_subjects_department():
+    routing = decide(q("grofvuil", channel="phone", agent_outcome="callback"))
+    assert (routing.decision.rule, routing.case.case_type, routing.case.department) == (
+        "callback", "terugbelverzoek", "afval")
+
+
+def test_unknown_subject_goes_to_the_generalist_desk_never_lost():
+    routing = decide(q("Ik heb een vraag over de bomen"))
+    assert (routing.decision.subject_code, routing.decision.rule) == ("algemeen", "general-subject")
+    assert routing.case.department == "kcc" and routing.case.case_type == "algemene-vraag"
+
+
+def test_agent_outcome_answered_wins_over_the_catalog_default():
+    routing = decide(q("kliko kapot", channel="phone", agent_outcome="answered"))
+    assert (routing.decision.outcome, routing.decision.rule, routing.case) == (Outcome.ANSWERED, "agent-outcome",
+                                                                               None)
+
+
+def test_agent_outcome_escalated_opens_a_case_for_a_front_office_subject():
+    routing = decide(q("paspoort", channel="counter", agent_outcome="escalated"))
+    assert (routing.decision.outcome, routing.decision.rule) == (Outcome.ESCALATED, "agent-outcome")
+    assert routing.case.case_type == "reisdocument"
+
+
+def test_agent_outcome_never_creates_a_duplicate_case():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    second = decide(q("kliko kapot", channel="phone", agent_outcome="escalated"), first.state, question_id="e-2")
+    assert second.decision.outcome is Outcome.LINKED and second.case is None
+
+
+def test_repeat_contact_within_seven_days_is_flagged():
+    first = decide(q("paspoort"), question_id="e-1")
+    again = decide(q("paspoort", received_at=MONDAY + dt.timedelta(days=6)), first.state, question_id="e-2")
+    later = decide(q("paspoort", received_at=MONDAY + dt.timedelta(days=8)), first.state, question_id="e-3")
+    other = decide(q("kliko kapot", received_at=MONDAY + dt.timedelta(days=1)), first.state, question_id="e-4")
+    assert (first.decision.repeat_contact, again.decision.repeat_contact) == (False, True)
+    assert (later.decision.repeat_contact, other.decision.repeat_contact) == (False, False)
+
+
+def test_same_event_id_from_another_source_is_another_question():
+    from schemas.envelope import source_urn
+
+    ours = route(event(q("kliko kapot")), classifier=CLASSIFIER, calendar=CALENDAR, now=MONDAY)
+    theirs = route(event(q("kliko kapot"), source=source_urn("00000001999999999000", "cti")),
+                   classifier=CLASSIFIER, calendar=CALENDAR, now=MONDAY)
+    assert ours.case.case_id != theirs.case.case_id
+
+
+def test_unknown_party_keeps_no_state():
+    routing = decide(q("kliko kapot", party=None))
+    assert routing.state is None and routing.case is not None
+
+
+def test_recent_contacts_are_bounded():
+    state = PartyState()
+    for n in range(40):
+        state = decide(q("paspoort", received_at=MONDAY + dt.timedelta(minutes=n)), state, f"e-{n}").state
+    assert len(state.recent) == 20
