@@ -4,8 +4,10 @@
 2. Otherwise the question text is normalised — lower case, accents removed, split into words, each
    word reduced to its Snowball (Dutch) stem — and scored against every subject's keywords, which are
    normalised the same way. A one-word keyword matches a word, or the head or tail (at least five
-   letters) of a compound word ("parkeervergunning" holds "vergunning"); a phrase of several words
-   matches those words in a row and weighs as many points as it has words. Each keyword counts once.
+   letters) of a compound word ("parkeervergunning" holds "vergunning"), and one word of the
+   question scores at most one point per subject (its longest matching part); a phrase of several
+   words matches those words in a row and weighs as many points as it has words. Each keyword
+   counts once, and keywords with the same stem are one keyword.
 3. The highest score wins; on a tie the subject listed first in the catalog wins, so the catalog's
    order is the tie-breaker and stays under the organisation's control.
 4. No keyword at all → the general subject (generalist desk). A question is never dropped.
@@ -61,12 +63,17 @@ class Classifier:
         self._phrases: list[tuple[str, int, int, int]] = []  # (" a b ", subject, keyword, weight)
         keyword_id = 0
         for index, subject in enumerate(organisation.subjects):
+            seen: set[str] = set()  # 'paspoort' and 'paspoorten' share a stem: one keyword, one point
             for keyword in subject.keywords:
                 words = stems(keyword)
+                normalised = " ".join(words)
+                if not words or normalised in seen:
+                    continue
+                seen.add(normalised)
                 if len(words) == 1:
                     self._words[words[0]].append((index, keyword_id))
-                elif words:
-                    self._phrases.append((f" {' '.join(words)} ", index, keyword_id, len(words)))
+                else:
+                    self._phrases.append((f" {normalised} ", index, keyword_id, len(words)))
                 keyword_id += 1
         general = organisation.subject(organisation.general_subject)
         assert general is not None  # the organisation file guarantees it
@@ -96,9 +103,12 @@ class Classifier:
         words = stems(text)
         matched: dict[int, tuple[int, int]] = {}  # keyword -> (subject, weight)
         for word in set(words):
+            hit: set[int] = set()  # one point per word and subject: the longest part that matches
             for candidate in (word, *compound_parts(word)):
                 for subject, keyword in self._words.get(candidate, ()):
-                    matched.setdefault(keyword, (subject, 1))
+                    if subject not in hit:
+                        hit.add(subject)
+                        matched.setdefault(keyword, (subject, 1))
         if self._phrases:
             padded = f" {' '.join(words)} "
             for phrase, subject, keyword, weight in self._phrases:

@@ -1,0 +1,119 @@
+"""The one-desk rules through the router process on the real broker, and its state across a crash."""
+
+import datetime as dt
+import os
+import signal
+from collections import defaultdict
+
+import pytest
+
+from schemas import (CaseResolved, CaseResolvedData, OpenCase, PartyRef, QuestionAsked, QuestionData,
+                     RoutingDecided)
+from schemas.topics import CASE_EVENTS, CASE_REQUESTS, CONTACTS, DECISIONS
+from tests.builders import NOW, SOURCE
+
+pytestmark = pytest.mark.integration
+PARTY = PartyRef(pseudonym="b" * 64, identified_by="bsn")
+
+
+def question(contact_id, text=None, *, party=PARTY, channel="web", subject_code=None, **data):
+    body = QuestionData(contact_id=contact_id, channel=channel, text=text, subject_code=subject_code, party=party,
+                        received_at=NOW, **data)
+    return QuestionAsked.create(source=SOURCE, data=body, subject=body.partition_key(), time=NOW)
+
+
+async def ask(topics, *questions):
+    for q in questions:
+        await topics.produce(CONTACTS, q.to_bytes(), key=q.data.partition_key().encode())
+
+
+def by_contact(records):
+    decided = (RoutingDecided.model_validate_json(r.value).data for r in records)
+    return {d.contact_id: d for d in decided}
+
+
+async def decisions(topics, count, timeout=90):
+    return by_contact(await topics.read(DECISIONS, until=lambda rs: len(by_contact(rs)) >= count, timeout=timeout))
+
+
+async def test_second_question_on_open_case_links_until_the_case_is_resolved(service, topics):
+    service("router")
+    await ask(topics, question("c-1", subject_code="container-kapot"))
+    first = (await decisions(topics, 1))["c-1"]
+    await ask(topics, question("c-2", "Mijn kliko is nog steeds kapot", channel="phone"))
+    second = (await decisions(topics, 2))["c-2"]
+
+    assert first.outcome == "escalated" and second.outcome == "linked"
+    assert second.case_id == first.case_id and second.rule == "ask-once-link"
+    assert second.repeat_contact is True
+    requests = await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 1)
+    assert {OpenCase.model_validate_json(r.value).data.case_id for r in requests} == {first.case_id}
+
+    resolved = CaseResolved.create(source=SOURCE, subject=first.case_id, time=NOW, data=CaseResolvedData(
+        case_id=first.case_id, subject_code="container-kapot", department="openbare-ruimte",
+        party_pseudonym=PARTY.pseudonym, resolved_at=NOW))
+    await topics.produce(CASE_EVENTS, resolved.to_bytes(), key=first.case_id.encode())
+
+    async def third_escalates() -> bool:
+        await ask(topics, question(f"c-3-{os.urandom(2).hex()}", subject_code="container-kapot"))
+        latest = await decisions(topics, 3)
+        return any(d.outcome == "escalated" and d.case_id != first.case_id for d in latest.values())
+
+    from tests.realstack import eventually
+
+    await eventually(third_escalates, timeout=60, interval=2)
+
+
+async def test_referral_complaint_callback_unknown_and_the_same_answer_on_every_channel(service, topics):
+    service("router")
+    await ask(topics,
+              question("referral", subject_code="toeslagen"),
+              question("complaint", subject_code="klacht", party=None),
+              question("callback", subject_code="terugbelverzoek", party=None),
+              question("unknown", "Xyzzy plugh, hoe zit dat?", party=None),
+              question("phone", subject_code="paspoort-id", channel="phone", party=None),
+              question("web", subject_code="paspoort-id", channel="web", party=None))
+    decided = await decisions(topics, 6)
+
+    assert decided["referral"].outcome == "referred" and decided["referral"].referral.organisation == "Belastingdienst"
+    assert decided["complaint"].rule == "complaint"
+    assert decided["complaint"].due_date == NOW.date() + dt.timedelta(weeks=6)
+    assert decided["callback"].rule == "callback"
+    assert decided["unknown"].subject_code == "algemeen" and decided["unknown"].rule == "general-subject"
+    assert decided["phone"].outcome == decided["web"].outcome == "answered"
+    assert decided["phone"].answer == decided["web"].answer and decided["phone"].answer
+
+    requests = await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 3)
+    opened = {OpenCase.model_validate_json(r.value).data.contact_id: OpenCase.model_validate_json(r.value).data
+              for r in requests}
+    assert opened["complaint"].legal_basis == "Awb art. 9:11"
+    assert opened["callback"].case_type == "terugbelverzoek"
+
+
+async def test_killed_router_loses_no_decision_and_requests_no_case_twice(service, topics):
+    parties = [PartyRef(pseudonym=f"{n:064x}", identified_by="bsn") for n in range(50)]
+    subjects = ["container-kapot", "klacht", "paspoort-id", "terugbelverzoek"]
+    questions = [question(f"k-{n}", party=parties[n % 50], subject_code=subjects[n % 4]) for n in range(2000)]
+    router = service("router", LOKET_ROUTER_BATCH_SIZE="50")
+    await ask(topics, *questions[:1000])
+
+    await topics.read(DECISIONS, until=lambda rs: len(rs) >= 200, timeout=90)  # mid-stream…
+    os.killpg(router.pid, signal.SIGKILL)  # …no goodbye, no commit, no flush
+    router.wait()
+    service("router", LOKET_ROUTER_BATCH_SIZE="50")
+    await ask(topics, *questions[1000:])
+
+    decided = await decisions(topics, len(questions), timeout=180)
+    assert set(decided) == {q.data.contact_id for q in questions}  # no decision lost
+
+    requests = await topics.read(CASE_REQUESTS, until=lambda rs: True, timeout=5)
+    distinct = defaultdict(set)
+    for record in requests:
+        request = OpenCase.model_validate_json(record.value)
+        distinct[request.data.question_id].add((request.id, request.data.case_id))
+    assert all(len(ids) == 1 for ids in distinct.values())  # a question's case request is always the same one
+    escalated = [d for d in decided.values() if d.outcome in ("escalated", "linked")]
+    per_party_subject = defaultdict(set)
+    for d in escalated:
+        per_party_subject[(d.party_pseudonym, d.subject_code)].add(d.case_id)
+    assert all(len(cases) == 1 for cases in per_party_subject.values())  # ask once: one case per party and subject
