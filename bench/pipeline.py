@@ -16,25 +16,31 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 
+from faust_forward import FORWARD  # bench/ is the script's folder
+
 from loket.simulator import QUESTIONS
 from plumbing.kafka import delete_topics, ensure_topics, open_reader, topic_name
 from plumbing.settings import KafkaSettings
-from schemas import QuestionAsked, QuestionData
+from schemas import PartyRef, QuestionAsked, QuestionData
 from schemas.envelope import source_urn
 from schemas.topics import ALL_TOPICS, CONTACTS, DECISIONS, TopicSpec
 
 console = Console()
-FORWARD = TopicSpec("bench.forwarded.v1", key="as the input", description="raw loop output", events=())
+HERE = Path(__file__).resolve().parent
+RAW_FORWARD = TopicSpec("bench.raw-forwarded.v1", key="as the input", description="raw loop output", events=())
 
 
 async def produce_questions(settings: KafkaSettings, count: int) -> None:
-    """``count`` realistic questions on the contacts topic, batched (no await per event)."""
+    """``count`` realistic questions on the contacts topic, batched (no await per event); four in five
+    from one of 5,000 known parties, so the router's per-party state is exercised."""
     rng = random.Random(1)
+    parties = [PartyRef(pseudonym=f"{n:064x}", identified_by="bsn") for n in range(5000)]
     source = source_urn(settings.oin, "bench")
     now = dt.datetime.now(dt.timezone.utc)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=262144)
@@ -43,9 +49,11 @@ async def produce_questions(settings: KafkaSettings, count: int) -> None:
         pending = []
         for i in range(count):
             channel, text = rng.choice(QUESTIONS)
-            data = QuestionData(contact_id=f"b{i}", channel=channel, text=text, received_at=now)
+            party = rng.choice(parties) if rng.random() < 0.8 else None
+            data = QuestionData(contact_id=f"b{i}", channel=channel, text=text, party=party, received_at=now)
             event = QuestionAsked.create(source=source, data=data, subject=data.contact_id, time=now)
-            pending.append(await producer.send(topic_name(settings, CONTACTS), event.to_bytes(), key=data.contact_id.encode()))
+            key = data.partition_key().encode()
+            pending.append(await producer.send(topic_name(settings, CONTACTS), event.to_bytes(), key=key))
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -65,7 +73,7 @@ async def raw_loop(settings: KafkaSettings, count: int) -> float:
     await producer.start()
     try:
         seen, started = 0, None
-        target = topic_name(settings, FORWARD)
+        target = topic_name(settings, RAW_FORWARD)
         while seen < count:
             batches = await consumer.getmany(timeout_ms=1000)
             if not batches:
@@ -81,11 +89,12 @@ async def raw_loop(settings: KafkaSettings, count: int) -> float:
         await producer.stop()
 
 
-async def router_run(settings: KafkaSettings, env: dict[str, str], count: int) -> float:
-    """Start ``loket router`` on the questions; events/s from its first decision to its count-th."""
-    process = subprocess.Popen([sys.executable, "-m", "loket", "router"], env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    probe = await open_reader(settings, DECISIONS)  # only asks for end offsets; reads nothing
+async def process_run(command: list[str], output: TopicSpec, settings: KafkaSettings, env: dict[str, str],
+                      count: int) -> float:
+    """Start a stream process on the questions; events/s from its first output record to its count-th."""
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    probe = await open_reader(settings, output)  # only asks for end offsets; reads nothing
     try:
         partitions = list(probe.assignment())
         started = None
@@ -96,7 +105,7 @@ async def router_run(settings: KafkaSettings, env: dict[str, str], count: int) -
             if written >= count:
                 return count / (time.perf_counter() - started)
             if process.poll() is not None:
-                raise RuntimeError(f"the router stopped (exit code {process.returncode})")
+                raise RuntimeError(f"{command[-1]} stopped (exit code {process.returncode})")
             await asyncio.sleep(0.1)
     finally:
         await probe.stop()
@@ -108,19 +117,24 @@ async def bench(events: int, partitions: int) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning"}
     settings = KafkaSettings(topic_prefix=prefix, topic_partitions=partitions)
-    await ensure_topics(settings, [*ALL_TOPICS, FORWARD])
+    topics = [*ALL_TOPICS, RAW_FORWARD, FORWARD]
+    await ensure_topics(settings, topics)
     try:
         with console.status(f"producing {events:,} questions…"):
             await produce_questions(settings, events)
         with console.status("raw aiokafka consume→produce loop…"):
             raw = await raw_loop(settings, events)
-        console.print(f"raw aiokafka loop: {raw:>10,.0f} events/s")
+        console.print(f"raw aiokafka loop:       {raw:>10,.0f} events/s")
+        with console.status("bare faust forwarding agent…"):
+            bare = await process_run([sys.executable, str(HERE / "faust_forward.py")], FORWARD, settings, env, events)
+        console.print(f"bare faust agent:        {bare:>10,.0f} events/s")
         with console.status("loket router…"):
-            routed = await router_run(settings, env, events)
+            routed = await process_run([sys.executable, "-m", "loket", "router"], DECISIONS, settings, env, events)
+        console.print(f"loket router:            {routed:>10,.0f} events/s")
     finally:
-        await delete_topics(settings, [*ALL_TOPICS, FORWARD])
-    console.print(f"loket router:      {routed:>10,.0f} events/s")
-    console.print(f"ratio router/raw:  {routed / raw:>10.2f}   ({events:,} events, {partitions} partitions, "
+        await delete_topics(settings, topics)
+    console.print(f"ratio router/raw loop:   {routed / raw:>10.2f}")
+    console.print(f"ratio router/bare faust: {routed / bare:>10.2f}   ({events:,} events, {partitions} partitions, "
                   f"{os.cpu_count()} cores)")
 
 

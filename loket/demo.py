@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from loket import simulator, stack
 from loket.supervisor import Supervisor
+from plumbing.deadletters import Refused, decode
 from plumbing.kafka import ensure_topics, open_reader
 from plumbing.logging import configure_logging
 from plumbing.settings import StackSettings
@@ -31,23 +34,52 @@ console = Console()
 def run_demo(questions: int, keep_running: bool) -> int:
     configure_logging(level="warning")
     settings = StackSettings()
-    already_up = asyncio.run(stack.status(settings)).running
+    supervisor = Supervisor(log_dir=settings.state_dir / "logs")
+    demo_started: tuple[str, ...] = ()  # the stack components that were not running before the demo
     try:
-        console.print(asyncio.run(stack.up(settings)))
+        before = asyncio.run(stack.status(settings))
+        demo_started = tuple(component.name for component in before.components if not component.running)
+        return _run(settings, supervisor, questions, keep_running)
     except stack.StackError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    finally:
+        _stop(settings, supervisor, demo_started)
+
+
+def _run(settings: StackSettings, supervisor: Supervisor, questions: int, keep_running: bool) -> int:
+    console.print(asyncio.run(stack.up(settings)))
     asyncio.run(migrate_database(CaseSettings()))
     asyncio.run(ensure_topics(settings, ALL_TOPICS))
-    supervisor = Supervisor(log_dir=settings.state_dir / "logs")
     supervisor.start()
-    try:
-        code = asyncio.run(_demo(settings, supervisor, questions, keep_running))
-    finally:
+    return asyncio.run(_demo(settings, supervisor, questions, keep_running))
+
+
+def _stop(settings: StackSettings, supervisor: Supervisor, components: tuple[str, ...]) -> None:
+    """Stop the services, and the stack components the demo found stopped; a Kafka or PostgreSQL the
+    user had running stays. A second Ctrl-C must not cut this short, or servers would be left behind."""
+    with _sigint_ignored():
         supervisor.stop()
-        if not already_up:
-            console.print("stopped: " + ", ".join(stack.down(settings)))
-    return code
+        if not components:
+            return
+        try:
+            stopped = stack.down(settings, only=components)
+        except stack.StackError as exc:
+            console.print(f"[red]could not stop {', '.join(components)}:[/red] {exc}")
+            return
+        console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 async def _demo(settings: StackSettings, supervisor: Supervisor, count: int, keep_running: bool) -> int:
@@ -56,21 +88,40 @@ async def _demo(settings: StackSettings, supervisor: Supervisor, count: int, kee
         if not await _wait_healthy(client, "/health", "intake"):
             return 1
         decisions = await open_reader(settings, DECISIONS, from_end=True)
+        parse = _DecisionParser()
         try:
             sent = await _send(client, count)
-            seen = await _collect(decisions, set(sent), timeout=60)
-            _report(sent, seen)
+            seen = await _collect(decisions, parse, set(sent), timeout=60)
+            _report(sent, seen, parse.skipped)
             if len(seen) != len(sent):
                 return 1
             _where_to_look()
             if keep_running:
-                return await _follow(decisions, supervisor)
+                return await _follow(decisions, parse, supervisor)
         finally:
             await decisions.stop()
     return 0
 
 
-async def _follow(decisions: AIOKafkaConsumer, supervisor: Supervisor) -> int:
+class _DecisionParser:
+    """Reads decisions records; one that is not a valid RoutingDecided is counted and skipped, said once."""
+
+    def __init__(self) -> None:
+        self.skipped = 0
+
+    def __call__(self, value: bytes | None) -> RoutingDecided | None:
+        try:
+            return decode(RoutingDecided, value)
+        except Refused as refused:
+            self.skipped += 1
+            if self.skipped == 1:
+                # The reason names fields, never their values, so it is safe to show.
+                console.print(f"[yellow]skipping records on the decisions topic that are not a valid "
+                              f"RoutingDecided (first: {refused.reason})[/yellow]")
+            return None
+
+
+async def _follow(decisions: AIOKafkaConsumer, parse: _DecisionParser, supervisor: Supervisor) -> int:
     """Print every new decision as it comes, until Ctrl-C or until a service dies."""
     console.print("Everything runs; new decisions appear below. [bold]Ctrl-C[/bold] stops it all.")
     stopping = asyncio.Event()
@@ -82,10 +133,12 @@ async def _follow(decisions: AIOKafkaConsumer, supervisor: Supervisor) -> int:
             console.print(f"[red]a service stopped unexpectedly: {supervisor.exited()}[/red]")
             return 1
         for records in (await decisions.getmany(timeout_ms=500)).values():
-            for record in records:
-                data = RoutingDecided.model_validate_json(record.value).data
+            for decision in filter(None, (parse(record.value) for record in records)):
+                data = decision.data
                 console.print(f"{data.decided_at:%H:%M:%S} {data.channel.value:<7} {data.outcome.value:<9} "
                               f"{data.subject_code:<16} {data.case_id or ''}")
+    if parse.skipped:
+        console.print(f"{parse.skipped} unreadable decisions records skipped in all")
     return 0
 
 
@@ -115,20 +168,21 @@ async def _send(client: httpx.AsyncClient, count: int) -> dict[str, dict]:
     return sent
 
 
-async def _collect(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float) -> dict[str, RoutingDecided]:
+async def _collect(
+    consumer: AIOKafkaConsumer, parse: _DecisionParser, wanted: set[str], timeout: float
+) -> dict[str, RoutingDecided]:
     seen: dict[str, RoutingDecided] = {}
     deadline = time.monotonic() + timeout
     with console.status("waiting for the router's decisions…"):
         while len(seen) < len(wanted) and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    decision = RoutingDecided.model_validate_json(record.value)
+                for decision in filter(None, (parse(record.value) for record in records)):
                     if decision.data.contact_id in wanted:
                         seen[decision.data.contact_id] = decision
     return seen
 
 
-def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided]) -> None:
+def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided], skipped: int) -> None:
     table = Table(title=f"{len(seen)} of {len(sent)} questions decided (first 8 shown)")
     for column in ("channel", "question", "outcome", "onderwerp", "afdeling"):
         table.add_column(column)
@@ -139,6 +193,8 @@ def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided]) -> None:
     console.print(table)
     outcomes = Counter(d.data.outcome.value for d in seen.values())
     console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    if skipped:
+        console.print(f"unreadable decisions records skipped: {skipped}")
 
 
 def _where_to_look() -> None:

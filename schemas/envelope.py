@@ -5,6 +5,7 @@ Context attributes never carry personal data: ``subject`` holds a pseudonym or a
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -19,9 +20,12 @@ SOURCE_PATTERN = r"^urn:nld:oin:\d{20}:systeem:[a-z0-9][a-z0-9._-]*$"
 TYPE_PATTERN = r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _printable(value: str) -> str:
-    # A NUL byte passes JSON but not PostgreSQL; other control characters (but tab and newline) are noise.
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    # A NUL byte passes JSON but not PostgreSQL; other control characters (but tab and newlines) are noise.
+    if _CONTROL.search(value):
         raise ValueError("contains control characters")
     return value
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Collection
 
 import structlog
 
-from loket.stack import kafka, postgres
+from loket.stack import kafka, pg_home, postgres
 from loket.stack.exceptions import StackError
-from loket.stack.layout import KafkaPaths, PostgresPaths
+from loket.stack.layout import KafkaPaths
 from loket.stack.status import ComponentStatus, StackStatus
 from plumbing.settings import StackSettings
 
-__all__ = ["ComponentStatus", "StackError", "StackStatus", "down", "reset", "status", "up"]
+__all__ = ["COMPONENTS", "ComponentStatus", "StackError", "StackStatus", "down", "reset", "status", "up"]
 
 log = structlog.get_logger(__name__)
+
+COMPONENTS = ("kafka", "postgres")
 
 
 async def up(settings: StackSettings) -> StackStatus:
@@ -39,26 +42,34 @@ async def status(settings: StackSettings) -> StackStatus:
     return StackStatus(kafka=kafka_status, postgres=postgres_status)
 
 
-def down(settings: StackSettings) -> list[str]:
-    """Stop what ``up`` started (never an external server) and say what was stopped; data is kept."""
+def down(settings: StackSettings, only: Collection[str] = COMPONENTS) -> list[str]:
+    """Stop what ``up`` started (never an external server) and say what was stopped; data is kept.
+
+    ``only`` limits it to some components, e.g. those a caller found stopped before its own ``up``.
+    """
+    unknown = set(only) - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"unknown stack components {sorted(unknown)}; choose from {COMPONENTS}")
     stopped = []
-    kafka_pid = kafka.stop(settings)
-    if kafka_pid is not None:
-        stopped.append(f"kafka (pid {kafka_pid})")
-    postgres_pid = postgres.stop(settings)
-    if postgres_pid is not None:
-        stopped.append(f"postgres (pid {postgres_pid})")
+    for name, stop in (("kafka", kafka.stop), ("postgres", postgres.stop)):
+        pid = stop(settings) if name in only else None
+        if pid is not None:
+            stopped.append(f"{name} (pid {pid})")
     log.info("stack_down_completed", stopped=stopped)
     return stopped
 
 
 def reset(settings: StackSettings) -> list[str]:
-    """``down``, then delete the Kafka and PostgreSQL data; the resolved jars stay for the next ``up``."""
+    """``down``, then delete the Kafka and PostgreSQL data; the resolved jars stay for the next ``up``.
+
+    A PostgreSQL home kept outside the state folder (see ``pg_home``) is removed whole.
+    """
     stopped = down(settings)
     kafka_paths = KafkaPaths.under(settings.state_dir)
-    postgres_paths = PostgresPaths.under(settings.state_dir)
+    postgres_paths = pg_home.locate(settings.state_dir)
     for folder in (kafka_paths.data, postgres_paths.data):
         shutil.rmtree(folder, ignore_errors=True)
     postgres_paths.external_marker.unlink(missing_ok=True)
+    pg_home.forget(postgres_paths, settings.state_dir)
     log.info("stack_data_removed", kafka=str(kafka_paths.data), postgres=str(postgres_paths.data))
     return stopped

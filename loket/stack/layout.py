@@ -1,4 +1,4 @@
-"""Where the local stack keeps its files under the state folder: jars, data, logs and pid files."""
+"""Where the local stack keeps its files, under the state folder as a rule: jars, data, logs and pid files."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ class KafkaPaths:
 
 @dataclass(frozen=True)
 class PostgresPaths:
-    """Files of the private PostgreSQL cluster, all under ``<state>/postgres``."""
+    """Files of the private PostgreSQL cluster, all under one root: ``<state>/postgres`` as a rule;
+    ``pg_home.locate`` says when it lives outside the state folder instead."""
 
     root: Path
 

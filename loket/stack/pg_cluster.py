@@ -95,7 +95,7 @@ def _locale_args() -> list[str]:
 
 
 def write_settings(cluster: Cluster, host: str, port: int) -> None:
-    """Listen where the database URL points; keep the Unix socket inside the state folder."""
+    """Listen where the database URL points; keep the Unix socket inside the cluster's own folder."""
     sockets = str(cluster.paths.sockets)
     if len(sockets) + len(f"/.s.PGSQL.{port}") > MAX_SOCKET_PATH:
         log.info("postgres_unix_socket_skipped", reason="state folder path too long for a socket", path=sockets)

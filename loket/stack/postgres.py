@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 import structlog
 
-from loket.stack import pg_cluster
+from loket.stack import pg_cluster, pg_home
 from loket.stack.exceptions import PortTaken, StackError
 from loket.stack.layout import PostgresPaths
 from loket.stack.status import ComponentStatus
@@ -89,7 +89,7 @@ def _nothing_listens(exc: OSError) -> bool:
 async def ensure_running(settings: StackSettings) -> ComponentStatus:
     """Reuse our running cluster or a server that answers the URL; otherwise initialise and start ours."""
     target = Target.from_settings(settings)
-    paths = PostgresPaths.under(settings.state_dir)
+    paths = pg_home.locate(settings.state_dir)
     pid = pg_cluster.running_pid(paths)
     if pid is not None:
         log.info("postgres_reused", pid=pid, address=target.address)
@@ -107,6 +107,7 @@ async def ensure_running(settings: StackSettings) -> ComponentStatus:
             "or set LOKET_DATABASE_URL to a server and credentials that work"
         )
     paths.external_marker.unlink(missing_ok=True)
+    pg_home.prepare(paths, settings.state_dir)
     cluster = pg_cluster.Cluster.find(paths)
     await pg_cluster.ensure_initialised(cluster, target.user, target.password)
     pg_cluster.write_settings(cluster, target.host, target.port)
@@ -140,7 +141,7 @@ def _mark_external(paths: PostgresPaths, target: Target) -> None:
 
 def stop(settings: StackSettings) -> int | None:
     """Stop the cluster ``up`` started and return its pid; an external server is left alone."""
-    paths = PostgresPaths.under(settings.state_dir)
+    paths = pg_home.locate(settings.state_dir)
     pid = pg_cluster.running_pid(paths)
     if pid is None:
         if paths.external_marker.exists():
@@ -154,7 +155,7 @@ def stop(settings: StackSettings) -> int | None:
 async def describe(settings: StackSettings) -> ComponentStatus:
     """Whether our cluster runs, or another server answers the URL."""
     target = Target.from_settings(settings)
-    paths = PostgresPaths.under(settings.state_dir)
+    paths = pg_home.locate(settings.state_dir)
     pid = pg_cluster.running_pid(paths)
     if pid is not None:
         return _ours(paths, target, pid)

@@ -44,13 +44,22 @@ def hand_over(folder: Path, user: pwd.struct_passwd | None) -> None:
 
 def check_reachable(folder: Path, user: pwd.struct_passwd) -> None:
     """Every folder above ``folder`` must let ``user`` pass, or PostgreSQL cannot open its data directory."""
+    blocked = blocking_folder(folder, user)
+    if blocked is not None:
+        raise StateDirUnusable(
+            f"PostgreSQL runs as '{user.pw_name}' (it refuses to run as root), but '{user.pw_name}' "
+            f"may not enter {blocked}; allow it (chmod o+x {blocked}) or set LOKET_STATE_DIR elsewhere"
+        )
+
+
+def blocking_folder(folder: Path, user: pwd.struct_passwd) -> Path | None:
+    """The nearest existing folder above ``folder`` that ``user`` may not pass; None when none blocks."""
     groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
     for parent in folder.resolve().parents:
-        if not _can_traverse(parent, user.pw_uid, groups):
-            raise StateDirUnusable(
-                f"PostgreSQL runs as '{user.pw_name}' (it refuses to run as root), but '{user.pw_name}' "
-                f"may not enter {parent}; allow it (chmod o+x {parent}) or set LOKET_STATE_DIR elsewhere"
-            )
+        # Folders that do not exist yet will be ours, created by ``up``; only the existing ones can block.
+        if parent.exists() and not _can_traverse(parent, user.pw_uid, groups):
+            return parent
+    return None
 
 
 def _can_traverse(folder: Path, uid: int, groups: set[int]) -> bool:

@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from loket import stack
-from loket.stack.layout import KafkaPaths
+from loket.stack import pg_home
+from loket.stack.layout import KafkaPaths, PostgresPaths
 from plumbing.settings import StackSettings
 
 pytestmark = pytest.mark.integration
@@ -59,21 +60,37 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
+def _settings_in(state: Path) -> StackSettings:
+    pg_port, kafka_port = _free_port(), _free_port(pair=True)
+    return StackSettings(
+        kafka_bootstrap=f"127.0.0.1:{kafka_port}",
+        database_url=f"postgresql://loket:loket@127.0.0.1:{pg_port}/loket",
+        state_dir=state,
+    )
+
+
 @pytest.fixture
 def settings() -> Iterator[StackSettings]:
     # Not tmp_path: pytest makes its base folder private, and as root PostgreSQL runs as another user who
     # must be able to walk into the state folder.
     state = Path(tempfile.mkdtemp(prefix="loket-stack-test-"))
     state.chmod(0o755)
-    pg_port, kafka_port = _free_port(), _free_port(pair=True)
-    settings = StackSettings(
-        kafka_bootstrap=f"127.0.0.1:{kafka_port}",
-        database_url=f"postgresql://loket:loket@127.0.0.1:{pg_port}/loket",
-        state_dir=state,
-    )
+    settings = _settings_in(state)
     yield settings
     stack.down(settings)  # nothing may keep running when a test failed halfway
     shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def private_settings() -> Iterator[StackSettings]:
+    """A state folder inside a folder only root may enter, like a clone under /root in CI."""
+    private = Path(tempfile.mkdtemp(prefix="loket-stack-private-"))
+    private.chmod(0o700)
+    settings = _settings_in(private / "clone" / ".loket")
+    yield settings
+    stack.down(settings)
+    shutil.rmtree(pg_home.relocated_root(settings.state_dir).parent, ignore_errors=True)
+    shutil.rmtree(private, ignore_errors=True)
 
 
 async def _create_topic(bootstrap: str) -> str:
@@ -164,3 +181,47 @@ async def test_stale_pid_file_is_removed_and_reported_stopped(settings: StackSet
 
     assert not current.kafka.running
     assert not pid_file.exists()
+
+
+async def test_down_only_kafka_leaves_postgres_running(settings: StackSettings) -> None:
+    first = await stack.up(settings)
+
+    assert stack.down(settings, only=("kafka",)) == [f"kafka (pid {first.kafka.pid})"]
+
+    after = await stack.status(settings)
+    assert not after.kafka.running
+    assert after.postgres.running and after.postgres.pid == first.postgres.pid
+    assert await _select_one(settings) == 1
+
+
+def test_down_refuses_an_unknown_component(settings: StackSettings) -> None:
+    with pytest.raises(ValueError, match="zookeeper"):
+        stack.down(settings, only=("zookeeper",))
+
+
+async def test_a_state_folder_others_cannot_enter_still_runs_the_stack(private_settings: StackSettings) -> None:
+    """As root, PostgreSQL runs as another user who cannot enter the folder: its files go outside it.
+    As a normal user the server runs as that user, who can: its files stay inside."""
+    settings = private_settings
+    inside = PostgresPaths.under(settings.state_dir)
+    relocated = PostgresPaths(pg_home.relocated_root(settings.state_dir)) if os.geteuid() == 0 else inside
+
+    first = await stack.up(settings)
+
+    assert first.running and first.kafka.ours and first.postgres.ours
+    assert first.postgres.log_path == relocated.server_log
+    assert (relocated.data / "PG_VERSION").exists()
+    assert inside.data.exists() == (relocated is inside)
+    assert KafkaPaths.under(settings.state_dir).pid_file.exists()  # Kafka runs as root: it stays inside
+    assert await _select_one(settings) == 1
+    assert await stack.status(settings) == first
+
+    assert stack.down(settings) == [f"kafka (pid {first.kafka.pid})", f"postgres (pid {first.postgres.pid})"]
+    assert not _process_exists(first.postgres.pid)
+
+    again = await stack.up(settings)  # finds the same cluster and its data again
+    assert again.postgres.log_path == relocated.server_log
+    assert await _select_one(settings) == 1
+
+    stack.reset(settings)
+    assert not relocated.data.exists()

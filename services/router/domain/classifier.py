@@ -29,10 +29,15 @@ _WORD = re.compile(r"[a-z0-9]+")
 _STEMMER = snowballstemmer.stemmer("dutch")
 #: Shortest head or tail of a compound word that may match a keyword.
 MIN_COMPOUND_PART = 5
+#: Words whose keyword hits are remembered; citizens' vocabulary is large but not endless.
+WORD_CACHE_SIZE = 200_000
 
 
 def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -75,6 +80,7 @@ class Classifier:
                 else:
                     self._phrases.append((f" {normalised} ", index, keyword_id, len(words)))
                 keyword_id += 1
+        self._hits_of_word: dict[str, tuple[tuple[int, int], ...]] = {}
         general = organisation.subject(organisation.general_subject)
         assert general is not None  # the organisation file guarantees it
         self.general = general
@@ -103,12 +109,8 @@ class Classifier:
         words = stems(text)
         matched: dict[int, tuple[int, int]] = {}  # keyword -> (subject, weight)
         for word in set(words):
-            hit: set[int] = set()  # one point per word and subject: the longest part that matches
-            for candidate in (word, *compound_parts(word)):
-                for subject, keyword in self._words.get(candidate, ()):
-                    if subject not in hit:
-                        hit.add(subject)
-                        matched.setdefault(keyword, (subject, 1))
+            for subject, keyword in self._word_hits(word):
+                matched.setdefault(keyword, (subject, 1))
         if self._phrases:
             padded = f" {' '.join(words)} "
             for phrase, subject, keyword, weight in self._phrases:
@@ -118,3 +120,16 @@ class Classifier:
         for subject, weight in matched.values():
             scores[subject] += weight
         return scores
+
+    def _word_hits(self, word: str) -> tuple[tuple[int, int], ...]:
+        """(subject, keyword) hits of one word: one per subject, its longest matching part. Memoised."""
+        hits = self._hits_of_word.get(word)
+        if hits is None:
+            found: dict[int, int] = {}
+            for candidate in (word, *compound_parts(word)):
+                for subject, keyword in self._words.get(candidate, ()):
+                    found.setdefault(subject, keyword)
+            hits = tuple(found.items())
+            if len(self._hits_of_word) < WORD_CACHE_SIZE:
+                self._hits_of_word[word] = hits
+        return hits
