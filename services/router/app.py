@@ -1,9 +1,13 @@
 """Entry point of ``loket router``: thin faust agents around the one-desk handlers.
 
-State per party lives in a faust table keyed by pseudonym (the contacts topic's key), written with
-the key's partitioner so that its changelog partitions line up with the contacts topic. Case events
-are keyed by case id; resolved cases are re-keyed by pseudonym onto an internal topic first, so the
-table is only ever updated in the partition that owns the party.
+State per party lives in a faust table keyed by pseudonym (the contacts topic's key). A changed
+state is put in the table's local store and its changelog record is published with the batch's
+decisions, through the key's partitioner (so changelog partitions line up with the contacts topic):
+state and decisions are durable together before faust acks the batch, and the router skips faust's
+per-key changelog path, which cost it two fifths of its throughput. On restart faust restores the
+table from that changelog. Case events are keyed by case id; resolved cases are re-keyed by
+pseudonym onto an internal topic first, so the table is only ever updated in the partition that
+owns the party.
 """
 
 from __future__ import annotations
@@ -49,9 +53,12 @@ def create_app(settings: RouterSettings) -> faust.App:
         raw = parties.get(key)
         return PartyState.model_validate_json(raw) if raw else None
 
-    def remember(key: bytes, before: PartyState | None, after: PartyState | None) -> None:
-        if after is not None and after != before:
-            parties[key] = after.model_dump_json().encode()
+    def remember(key: bytes, before: PartyState | None, after: PartyState | None) -> list[Record]:
+        if after is None or after == before:
+            return []
+        value = after.model_dump_json().encode()
+        parties.data[key] = value
+        return [(parties.changelog_topic.get_topic_name(), key, value)]
 
     def route_one(message: faust.types.Message) -> list[Record]:
         question = decode(QuestionAsked, message.value)
@@ -60,9 +67,8 @@ def create_app(settings: RouterSettings) -> faust.App:
         state = party_state(key) if party else None
         outgoing, new_state = handlers.handle_question(question, state, classifier=classifier, calendar=calendar,
                                                        source=source, now=dt.datetime.now(dt.timezone.utc))
-        if party:
-            remember(key, state, new_state)
-        return [(topic_name(settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing]
+        changelog = remember(key, state, new_state) if party else []
+        return [(topic_name(settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing] + changelog
 
     @app.agent(contacts)
     async def route(stream: faust.StreamT) -> None:
@@ -80,13 +86,15 @@ def create_app(settings: RouterSettings) -> faust.App:
         async for events in stream.take_events(500, within=0.1):
             await publish(app, [r for event in events for r in guard(rekey_one, event.message)])
 
+    def close_one(message: faust.types.Message) -> list[Record]:
+        resolved = CaseResolved.model_validate_json(message.value)  # validated before re-keying
+        state = party_state(message.key)
+        return remember(message.key, state, handlers.handle_case_resolved(resolved, state))
+
     @app.agent(closures)
     async def close_cases(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            resolved = CaseResolved.model_validate_json(event.message.value)  # validated before re-keying
-            key = event.message.key
-            state = party_state(key)
-            remember(key, state, handlers.handle_case_resolved(resolved, state))
+        async for events in stream.take_events(100, within=0.1):
+            await publish(app, [r for event in events for r in guard(close_one, event.message)])
 
     return app
 
