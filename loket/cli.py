@@ -98,10 +98,14 @@ def intake() -> None:
 @cli.command()
 def router() -> None:
     """Run the one-desk router."""
+    from plumbing.organisation import OrganisationFileError
     from services.router.app import main as run
 
     _faust_argv()
-    run()
+    try:
+        run()
+    except OrganisationFileError as exc:
+        _fail(str(exc))
 
 
 @cli.command()
