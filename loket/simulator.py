@@ -19,6 +19,12 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ("letter", "Graag wil ik een afspraak maken om grof vuil op te laten halen."),
     ("phone", "Ik heb een vraag over de bomen in mijn straat."),
     ("email", "Wie kan mij helpen met een vraag over mijn buren?"),
+    ("phone", "Ja hallo, ik bel over mijn zorgtoeslag, die is gestopt."),
+    ("web", "Wanneer krijg ik mijn AOW? Ik word volgend jaar 67."),
+    ("email", "Ik wil een klacht indienen over de medewerker aan de balie, die was erg onvriendelijk."),
+    ("web", "Mijn achternaam is verkeerd gespeld in de basisregistratie, kan dat worden aangepast?"),
+    ("phone", "Kunt u mij terugbellen over mijn aanvraag? Ik ben nu aan het werk."),
+    ("chat", "ik heb een idee voor een speeltuin in de wijk"),
 )
 
 
@@ -33,11 +39,13 @@ def valid_bsn(rng: random.Random) -> str:
 
 
 def questions(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """``count`` question bodies for ``POST /v1/questions``; most from known citizens."""
+    """``count`` question bodies for ``POST /v1/questions``; four in five from known citizens, some of
+    whom ask again (so the ask-once rule links them to their open case)."""
     rng = random.Random(seed)
+    citizens = [valid_bsn(rng) for _ in range(max(1, count // 3))]
     for _ in range(count):
         channel, text = rng.choice(QUESTIONS)
         body: dict[str, Any] = {"channel": channel, "text": text}
         if rng.random() < 0.8:
-            body["party"] = {"bsn": valid_bsn(rng)}
+            body["party"] = {"bsn": rng.choice(citizens)}
         yield body
