@@ -48,6 +48,8 @@ async def test_second_question_on_open_case_links_until_the_case_is_resolved(ser
     assert second.repeat_contact is True
     requests = await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 1)
     assert {OpenCase.model_validate_json(r.value).data.case_id for r in requests} == {first.case_id}
+    decision_keys = {r.key for r in await topics.read(DECISIONS, until=lambda rs: len(rs) >= 2)}
+    assert decision_keys == {PARTY.pseudonym.encode()}  # decisions are keyed like the contacts: by pseudonym
 
     resolved = CaseResolved.create(source=SOURCE, subject=first.case_id, time=NOW, data=CaseResolvedData(
         case_id=first.case_id, subject_code="container-kapot", department="openbare-ruimte",
