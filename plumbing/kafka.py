@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from plumbing.exceptions import KafkaUnavailable
 from plumbing.settings import KafkaSettings
 from schemas.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
+ClientT = TypeVar("ClientT", AIOKafkaAdminClient, AIOKafkaProducer)
 
 
 def topic_name(settings: KafkaSettings, spec: TopicSpec | str) -> str:
@@ -32,17 +34,10 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
 
     Retries while the broker comes up, like ``start_producer``: services may start before it is ready.
     """
-    for attempt in range(1, attempts + 1):
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
-        try:
-            await admin.start()
-            break
-        except KafkaConnectionError as exc:
-            await admin.close()
-            if attempt == attempts:
-                raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
-            log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
-            await asyncio.sleep(1.0)
+    admin = await _started(
+        lambda: AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000),
+        settings, attempts, stop=lambda client: client.close(),
+    )
     try:
         existing = set(await admin.list_topics())
         wanted = [topic_name(settings, s) for s in specs]
@@ -92,13 +87,19 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProdu
 
 async def start_producer(settings: KafkaSettings, attempts: int = 30) -> AIOKafkaProducer:
     """Start a producer, retrying while the broker comes up (services may start before it is ready)."""
+    return await _started(lambda: make_producer(settings), settings, attempts, stop=lambda client: client.stop())
+
+
+async def _started(make: Callable[[], ClientT], settings: KafkaSettings, attempts: int,
+                   stop: Callable[[ClientT], Awaitable[object]]) -> ClientT:
+    """A started Kafka client, trying once a second while the broker cannot be reached."""
     for attempt in range(1, attempts + 1):
-        producer = make_producer(settings)
+        client = make()
         try:
-            await producer.start()
-            return producer
+            await client.start()
+            return client
         except KafkaError as exc:
-            await producer.stop()
+            await stop(client)
             if attempt == attempts:
                 raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
             log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
