@@ -87,42 +87,43 @@ def schemas_export() -> None:
         typer.echo(str(path))
 
 
+def _serve(module: str, faust_worker: bool = False) -> None:
+    """Run one service's ``main``; a configuration problem is one line on stderr, not a traceback."""
+    import importlib
+
+    from plumbing.exceptions import PlumbingError
+    from plumbing.organisation import OrganisationFileError
+
+    if faust_worker:
+        del sys.argv[1:]  # faust's worker parses sys.argv; give it only the program name
+    try:
+        importlib.import_module(module).main()
+    except (OrganisationFileError, PlumbingError) as exc:
+        _fail(str(exc))
+
+
 @cli.command()
 def intake() -> None:
     """Run the intake HTTP API."""
-    from services.intake.app import main as run
-
-    run()
+    _serve("services.intake.app")
 
 
 @cli.command()
 def router() -> None:
     """Run the one-desk router."""
-    from plumbing.organisation import OrganisationFileError
-    from services.router.app import main as run
-
-    _faust_argv()
-    try:
-        run()
-    except OrganisationFileError as exc:
-        _fail(str(exc))
+    _serve("services.router.app", faust_worker=True)
 
 
 @cli.command()
 def cases() -> None:
     """Run the case service."""
-    from services.case.app import main as run
-
-    run()
+    _serve("services.case.app")
 
 
 @cli.command()
 def norms() -> None:
     """Run the norms service (metrics on /metrics)."""
-    from services.norms.app import main as run
-
-    _faust_argv()
-    run()
+    _serve("services.norms.app", faust_worker=True)
 
 
 @cli.command()
@@ -145,11 +146,6 @@ def demo(
     from loket.demo import run_demo
 
     raise typer.Exit(run_demo(questions=questions, keep_running=keep_running))
-
-
-def _faust_argv() -> None:
-    # faust's worker parses sys.argv; give it only the program name.
-    del sys.argv[1:]
 
 
 def main() -> None:

@@ -9,5 +9,9 @@ class KafkaUnavailable(PlumbingError):
     """The Kafka broker could not be reached or refused the request."""
 
 
+class PartitionMismatch(PlumbingError):
+    """A topic has another partition count than the deployment is configured for."""
+
+
 class MigrationFailed(PlumbingError):
     """A database migration could not be applied."""

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from plumbing.exceptions import KafkaUnavailable
+from plumbing.exceptions import KafkaUnavailable, PartitionMismatch
 from plumbing.settings import KafkaSettings
 from schemas.topics import TopicSpec
 
@@ -42,6 +42,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
         existing = set(await admin.list_topics())
         wanted = [topic_name(settings, s) for s in specs]
         missing = [name for name in wanted if name not in existing]
+        await _check_partitions(admin, [name for name in wanted if name in existing], settings.topic_partitions)
         for name in missing:
             await _create(admin, name, settings)
         if missing:
@@ -49,6 +50,20 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
         return missing
     finally:
         await admin.close()
+
+
+async def _check_partitions(admin: AIOKafkaAdminClient, names: list[str], expected: int) -> None:
+    """Keyed state (the router's per-party table) needs every topic of a deployment to have the same
+    partition count; a topic made with another count would silently split a party's history."""
+    if not names:
+        return
+    for topic in await admin.describe_topics(names):
+        found = len(topic["partitions"])
+        if found != expected:
+            raise PartitionMismatch(
+                f"topic {topic['topic']} has {found} partitions but LOKET_TOPIC_PARTITIONS is {expected}; "
+                f"set LOKET_TOPIC_PARTITIONS={found} for every service of this deployment"
+            )
 
 
 async def delete_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> None:

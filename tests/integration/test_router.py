@@ -52,3 +52,12 @@ async def test_answered_and_escalated_questions(service, topics):
     assert request.data.case_id == decided["c-2"].data.case_id
     assert requests[0].key.decode() == request.data.case_id
     assert request.data.department == "openbare-ruimte"
+
+
+async def test_a_topic_with_another_partition_count_is_refused_at_start(case_settings, topics):
+    from plumbing.exceptions import PartitionMismatch
+    from plumbing.kafka import ensure_topics
+
+    wrong = case_settings.model_copy(update={"topic_partitions": case_settings.topic_partitions + 1})
+    with pytest.raises(PartitionMismatch, match="LOKET_TOPIC_PARTITIONS"):
+        await ensure_topics(wrong, [CONTACTS])
