@@ -18,6 +18,12 @@ class WorkingDayCalendar:
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < 5 and day not in self._public_holidays and day not in self._closing_days
 
+    def working_day_on_or_after(self, day: dt.date) -> dt.date:
+        """A term ending on a weekend or holiday runs to the next working day (Algemene termijnenwet art. 1)."""
+        while not self.is_working_day(day):
+            day += dt.timedelta(days=1)
+        return day
+
     def add_working_days(self, start: dt.date, days: int) -> dt.date:
         """The date ``days`` working days after ``start`` (start itself never counts)."""
         if days < 0:

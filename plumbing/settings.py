@@ -19,6 +19,8 @@ class LoketSettings(BaseSettings):
 
     log_format: str = Field("console", description="'console' for people, 'json' for production.")
     log_level: str = Field("info", description="debug, info, warning or error.")
+    state_dir: Path = Field(Path(".loket"), description="Folder for local state: the stack's jars, data and logs, "
+                            "faust's working files.")
     oin: str = Field(
         "00000001999999999000",
         pattern=r"^\d{20}$",
@@ -49,4 +51,3 @@ class DatabaseSettings(LoketSettings):
 class StackSettings(KafkaSettings, DatabaseSettings):
     """What ``loket stack`` needs: both servers and the folder it keeps their state in."""
 
-    state_dir: Path = Field(Path(".loket"), description="Folder for the local stack's jars, data and logs.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 import structlog
@@ -17,14 +17,21 @@ from plumbing.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-#: (topic name, key, value) of one record to publish.
-Record = tuple[str, bytes, bytes]
+class Record(NamedTuple):
+    """One record to publish; without a partition the producer's partitioner picks it from the key."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    partition: int | None = None
 #: Exit code when output could not be made durable: the supervisor (or systemd) restarts us.
 EXIT_PUBLISH_FAILED = 75
 
 
 def stream_app(settings: KafkaSettings, service: str, **overrides: Any) -> faust.App:
     """A faust app on raw bytes (we parse with pydantic), its consumer group isolated by the topic prefix."""
+    workdir = settings.state_dir / "faust"
+    workdir.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = dict(
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
@@ -34,6 +41,8 @@ def stream_app(settings: KafkaSettings, service: str, **overrides: Any) -> faust
         web_enabled=False,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # faust makes a working folder even for in-memory tables; keep it out of the current folder.
+        datadir=str(workdir / "{conf.id}-data"),
     )
     config.update(overrides)
     return faust.App(group_id(settings, service), **config)
@@ -55,7 +64,7 @@ def guarded(
         reason = f"unexpected {type(exc).__name__} in {consumer}"
         log.error("record_failed", consumer=consumer, error=type(exc).__name__)
     key, value = refuse(record, reason, source=source, consumer=consumer)
-    return [(dead_letters, key, value)]
+    return [Record(dead_letters, key, value)]
 
 
 async def publish(app: faust.App, records: Iterable[Record]) -> None:
@@ -68,8 +77,8 @@ async def publish(app: faust.App, records: Iterable[Record]) -> None:
     """
     try:
         pending = [
-            await app.producer.send(topic, key, value, partition=None, timestamp=None, headers=None)
-            for topic, key, value in records
+            await app.producer.send(r.topic, r.key, r.value, partition=r.partition, timestamp=None, headers=None)
+            for r in records
         ]
         if pending:
             await asyncio.gather(*pending)

@@ -1,13 +1,15 @@
 """Entry point of ``loket router``: thin faust agents around the one-desk handlers.
 
-State per party lives in a faust table keyed by pseudonym (the contacts topic's key). A changed
+State per party lives in a faust table keyed by pseudonym (the contacts topic's key; a question
+keyed otherwise is refused, or its state would land in another worker's partition). A changed
 state is put in the table's local store and its changelog record is published with the batch's
-decisions, through the key's partitioner (so changelog partitions line up with the contacts topic):
+decisions, to the partition the question came from (so changelog partitions line up with it):
 state and decisions are durable together before faust acks the batch, and the router skips faust's
 per-key changelog path, which cost it two fifths of its throughput. On restart faust restores the
 table from that changelog. Case events are keyed by case id; resolved cases are re-keyed by
 pseudonym onto an internal topic first, so the table is only ever updated in the partition that
-owns the party.
+owns the party. One lock serialises the two agents that write the table, so that the order of
+the changelog records is the order of the writes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from functools import partial
 import faust
 
 from plumbing.calendar import WorkingDayCalendar
-from plumbing.deadletters import decode, decode_one_of
+from plumbing.deadletters import Refused, decode, decode_one_of
 from plumbing.kafka import ensure_topics, group_id, topic_name
 from plumbing.logging import configure_logging
 from plumbing.organisation import load_organisation
@@ -53,32 +55,37 @@ def create_app(settings: RouterSettings) -> faust.App:
         raw = parties.get(key)
         return PartyState.model_validate_json(raw) if raw else None
 
-    def remember(key: bytes, before: PartyState | None, after: PartyState | None) -> list[Record]:
+    writing = asyncio.Lock()
+
+    def remember(message: faust.types.Message, before: PartyState | None, after: PartyState | None) -> list[Record]:
+        """Put the new state in the store; its changelog record goes out with the batch. Call it last."""
         if after is None or after == before:
             return []
         value = after.model_dump_json().encode()
-        parties.data[key] = value
-        return [(parties.changelog_topic.get_topic_name(), key, value)]
+        parties.data[message.key] = value
+        return [Record(parties.changelog_topic.get_topic_name(), message.key, value, message.partition)]
 
     def route_one(message: faust.types.Message) -> list[Record]:
         question = decode(QuestionAsked, message.value)
         party = question.data.party
-        key = party.pseudonym.encode() if party else b""
-        state = party_state(key) if party else None
+        if party and message.key != party.pseudonym.encode():
+            raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")
+        state = party_state(message.key) if party else None
         outgoing, new_state = handlers.handle_question(question, state, classifier=classifier, calendar=calendar,
                                                        source=source, now=dt.datetime.now(dt.timezone.utc))
-        changelog = remember(key, state, new_state) if party else []
-        return [(topic_name(settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing] + changelog
+        records = [Record(topic_name(settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing]
+        return records + (remember(message, state, new_state) if party else [])
 
     @app.agent(contacts)
     async def route(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.router_batch_size, within=0.05):
-            await publish(app, [r for event in events for r in guard(route_one, event.message)])
+            async with writing:
+                await publish(app, [r for event in events for r in guard(route_one, event.message)])
 
     def rekey_one(message: faust.types.Message) -> list[Record]:
         event = decode_one_of(CASE_EVENTS.events, message.value)
         if isinstance(event, CaseResolved) and event.data.party_pseudonym:
-            return [(closures.get_topic_name(), event.data.party_pseudonym.encode(), message.value)]
+            return [Record(closures.get_topic_name(), event.data.party_pseudonym.encode(), message.value)]
         return []
 
     @app.agent(case_events)
@@ -89,12 +96,13 @@ def create_app(settings: RouterSettings) -> faust.App:
     def close_one(message: faust.types.Message) -> list[Record]:
         resolved = CaseResolved.model_validate_json(message.value)  # validated before re-keying
         state = party_state(message.key)
-        return remember(message.key, state, handlers.handle_case_resolved(resolved, state))
+        return remember(message, state, handlers.handle_case_resolved(resolved, state))
 
     @app.agent(closures)
     async def close_cases(stream: faust.StreamT) -> None:
         async for events in stream.take_events(100, within=0.1):
-            await publish(app, [r for event in events for r in guard(close_one, event.message)])
+            async with writing:
+                await publish(app, [r for event in events for r in guard(close_one, event.message)])
 
     return app
 

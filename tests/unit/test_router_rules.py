@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from plumbing.calendar import WorkingDayCalendar
 from schemas import Outcome, PartyRef, QuestionAsked, QuestionData
 from services.router.domain import Classifier, PartyState, case_id_for, route
@@ -165,3 +167,79 @@ def test_recent_contacts_are_bounded():
     for n in range(40):
         state = decide(q("paspoort", received_at=MONDAY + dt.timedelta(minutes=n)), state, f"e-{n}").state
     assert len(state.recent) == 20
+
+
+def test_redelivery_after_the_case_was_resolved_repeats_the_decision_and_does_not_reopen():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    resolved = first.state.without_case(first.case.case_id)
+    again = decide(q("kliko kapot"), resolved, question_id="e-1")
+    assert again.decision.outcome is Outcome.ESCALATED and again.case.case_id == first.case.case_id
+    assert again.state == resolved  # no second effect: the resolved case stays closed
+
+
+def test_redelivered_linked_question_stays_linked_to_its_case():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    second = decide(q("kliko kapot"), first.state, question_id="e-2")
+    later = second.state.without_case(first.case.case_id)
+    third = decide(q("kliko kapot"), later, question_id="e-3")  # a new case after the first was resolved
+    again = decide(q("kliko kapot"), third.state, question_id="e-2")
+    assert (again.decision.outcome, again.decision.case_id, again.case) == (Outcome.LINKED, first.case.case_id, None)
+    assert again.decision.repeat_contact == second.decision.repeat_contact
+
+
+def test_redelivered_opener_is_not_linked_to_a_later_case():
+    first = decide(q("kliko kapot"), question_id="e-1")
+    later = decide(q("kliko kapot"), first.state.without_case(first.case.case_id), question_id="e-3")
+    again = decide(q("kliko kapot"), later.state, question_id="e-1")
+    assert again.decision.outcome is Outcome.ESCALATED and again.decision.case_id == first.case.case_id
+
+
+def test_the_same_event_id_from_another_source_is_a_new_question_that_links():
+    from schemas.envelope import source_urn
+
+    first = decide(q("kliko kapot"), question_id="e-1")
+    other = route(event(q("kliko kapot"), "e-1", source=source_urn("00000001999999999000", "cti")), first.state,
+                  classifier=CLASSIFIER, calendar=CALENDAR, now=MONDAY)
+    assert other.decision.outcome is Outcome.LINKED and other.decision.case_id == first.case.case_id
+
+
+@pytest.mark.parametrize("text", ["Ik wil een klacht indienen", "Ik heb een vraag over de bomen",
+                                  "Ik heb een idee", "bel mij terug"])
+def test_complaints_ideas_callbacks_and_unknown_questions_are_never_linked(text):
+    first = decide(q(text), question_id="e-1")
+    second = decide(q(text), first.state, question_id="e-2")
+    assert second.decision.outcome is Outcome.ESCALATED
+    assert second.case.case_id != first.case.case_id
+
+
+def test_an_agent_answer_wins_over_a_callback_subject():
+    routing = decide(q("bel mij terug", channel="phone", agent_outcome="answered"))
+    assert (routing.decision.outcome, routing.case) == (Outcome.ANSWERED, None)
+
+
+def test_an_agent_outcome_counts_only_on_a_live_channel():
+    routing = decide(q("kliko kapot", channel="email", agent_outcome="answered"))
+    assert routing.decision.outcome is Outcome.ESCALATED
+
+
+def test_an_agent_escalation_of_a_subject_without_an_answer_names_the_agent_rule():
+    assert decide(q("kliko kapot", channel="phone", agent_outcome="escalated")).decision.rule == "agent-outcome"
+
+
+def test_a_legal_term_ending_on_a_weekend_runs_to_the_next_working_day():
+    saturday_received = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.timezone.utc)  # + 6 weeks = Saturday 9 January
+    routing = decide(q("Ik wil een klacht indienen", received_at=saturday_received))
+    assert routing.case.legal_deadline == routing.case.due_date == dt.date(2027, 1, 11)
+
+
+def test_the_service_norm_never_runs_past_the_legal_term():
+    import datetime as _dt
+
+    from plumbing.organisation import Subject
+
+    subject = Subject(code="x", title="X", department="kcc", case_type="x", norm_working_days=40,
+                      legal_term_weeks=4)
+    organisation = TEST_ORGANISATION.model_copy(update={"subjects": (subject, *TEST_ORGANISATION.subjects)})
+    organisation.model_post_init(None)
+    routing = route(event(q(subject_code="x")), classifier=Classifier(organisation), calendar=CALENDAR, now=MONDAY)
+    assert routing.case.due_date == routing.case.legal_deadline == _dt.date(2026, 12, 21)

@@ -8,7 +8,11 @@
    complaints (Awb art. 9:11, six weeks), corrections and ideas go to their own desks; a question
    that matched nothing goes to the generalist desk.
 A live channel's explicit agent outcome wins over the catalog's default (it picks rule 1, 3, 4 or 5)
-but never skips rule 2: it cannot create a duplicate case.
+but never skips rule 2: it cannot create a duplicate case. Only ordinary questions link: a second
+complaint, idea, callback request or unrecognised question is a case of its own.
+
+A question already handled (its source and id are in the party's state) is not decided again: it
+gets the decision it got, against the state as it was, so a redelivery has no second effect.
 
 Every decision names the rule that fired and says why in Dutch. Redelivery of a question has no
 second effect: the case id and every due date derive from the question itself (its source and id,
@@ -19,15 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from plumbing.calendar import WorkingDayCalendar
 from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
+from schemas.contacts import LIVE_CHANNELS
 from services.router.domain.classifier import Classifier
-from services.router.domain.state import OpenCaseRef, PartyState, RecentContact
+from services.router.domain.state import Handled, OpenCaseRef, PartyState, RecentContact
 
 #: Ids the router mints derive from the question's source and id, so a redelivery mints the same ids.
 ID_NAMESPACE = uuid.UUID("5b0c6f1e-2a8e-4d6b-9a51-6c0e3c1f7d10")
@@ -63,6 +68,11 @@ class _Question:
         return self.event.id
 
     @property
+    def key(self) -> str:
+        """Source and id: what makes a CloudEvent unique."""
+        return f"{self.event.source}\n{self.event.id}"
+
+    @property
     def data(self) -> QuestionData:
         return self.event.data
 
@@ -76,7 +86,7 @@ class _Question:
             question_id=self.id, contact_id=self.data.contact_id, channel=self.data.channel,
             party_pseudonym=self.data.party.pseudonym if self.data.party else None,
             subject_code=self.subject.code, outcome=outcome, rule=rule, reason=reason,
-            repeat_contact=bool(self.state and self.state.is_repeat(self.subject.code, self.id, self.data.received_at)),
+            repeat_contact=bool(self.state and self.state.is_repeat(self.subject.code, self.key, self.data.received_at)),
             decided_at=self.now, **fields,
         )
 
@@ -101,26 +111,43 @@ def route(
     """Apply the one-desk rules to one question, given what we know of its party (None if unknown)."""
     subject, how = classifier.classify(question.data)
     q = _Question(question, subject, how, state, now)
-    decision, case = _decide(q, classifier.organisation, calendar)
-    return Routing(decision, case, _next_state(q, case))
+    org = classifier.organisation
+    done = state.handled_for(q.key) if state else None
+    if done is not None:
+        return _replay(q, done, org, calendar)
+    decision, case = _decide(q, org, calendar)
+    return Routing(decision, case, _next_state(q, org, decision, case))
+
+
+def _replay(q: _Question, done: Handled, org: Organisation, calendar: WorkingDayCalendar) -> Routing:
+    """The decision a redelivered question got the first time; the party's state stays as it is."""
+    if done.outcome == Outcome.LINKED:
+        assert done.case_id is not None and done.due_date is not None
+        decision = _linked(q, done.case_id, done.due_date)
+        case = None
+    else:  # decided without a link the first time: decide again as if no case were open on its subject
+        as_it_was = replace(q, state=q.state.without_subject(q.subject.code) if q.state else None)
+        decision, case = _decide(as_it_was, org, calendar)
+    return Routing(decision.model_copy(update={"repeat_contact": done.repeat_contact}), case, q.state)
 
 
 def _decide(q: _Question, org: Organisation, calendar: WorkingDayCalendar) -> tuple[DecisionData, OpenCaseData | None]:
-    agent = q.data.agent_outcome
+    # An agent's outcome only counts where an agent was: on a live channel.
+    agent = q.data.agent_outcome if q.data.channel in LIVE_CHANNELS else None
     subject = q.subject
     if subject.referral and agent in (None, AgentOutcome.REFERRED):
         return _referral(q, org), None
-    linked = _link(q)
-    if linked:
-        return linked, None
-    if agent is AgentOutcome.CALLBACK or subject.kind is SubjectKind.CALLBACK:
+    open_case = q.state.open_case_for(subject.code) if q.state and _linkable(subject, org) else None
+    if open_case is not None and open_case.opened_by != q.key:
+        return _linked(q, open_case.case_id, open_case.due_date), None
+    if agent is AgentOutcome.CALLBACK or (agent is None and subject.kind is SubjectKind.CALLBACK):
         return _escalate(q, org, calendar, rule="callback", terms=org.subject(org.callback_subject))
     if agent is AgentOutcome.ANSWERED or (agent is None and subject.answer and subject.kind is SubjectKind.QUESTION):
         return _answer(q, agent), None
     if agent is AgentOutcome.REFERRED:
         reason = f"De medewerker heeft de vraag over '{subject.title}' doorverwezen."
         return q.decision(Outcome.REFERRED, "agent-outcome", reason), None
-    rule = "agent-outcome" if agent is AgentOutcome.ESCALATED and subject.answer else _escalation_rule(q)
+    rule = "agent-outcome" if agent is AgentOutcome.ESCALATED else _escalation_rule(q)
     return _escalate(q, org, calendar, rule=rule, terms=subject if subject.case_type else org.subject(org.general_subject))
 
 
@@ -133,13 +160,15 @@ def _referral(q: _Question, org: Organisation) -> DecisionData:
     return q.decision(Outcome.REFERRED, "referral", reason, referral=info)
 
 
-def _link(q: _Question) -> DecisionData | None:
-    open_case = q.state.open_case_for(q.subject.code) if q.state else None
-    if open_case is None or open_case.opened_by == q.id:  # the question that opened it, redelivered
-        return None
+def _linkable(subject: Subject, org: Organisation) -> bool:
+    """Only ordinary questions join an open case; every complaint, idea or callback is registered."""
+    return subject.kind is SubjectKind.QUESTION and subject.code != org.general_subject
+
+
+def _linked(q: _Question, case_id: str, due_date: dt.date) -> DecisionData:
     reason = (f"Er loopt al een zaak over '{q.subject.title}' voor deze klant: het contact is aan die zaak "
-              f"gekoppeld (uiterlijk {open_case.due_date:%d-%m-%Y} afgehandeld). De klant hoeft niets opnieuw te vragen.")
-    return q.decision(Outcome.LINKED, "ask-once-link", reason, case_id=open_case.case_id, due_date=open_case.due_date)
+              f"gekoppeld (uiterlijk {due_date:%d-%m-%Y} afgehandeld). De klant hoeft niets opnieuw te vragen.")
+    return q.decision(Outcome.LINKED, "ask-once-link", reason, case_id=case_id, due_date=due_date)
 
 
 def _answer(q: _Question, agent: AgentOutcome | None) -> DecisionData:
@@ -166,9 +195,10 @@ def _department(q: _Question, org: Organisation, rule: str) -> str:
 def _escalate(q: _Question, org: Organisation, calendar: WorkingDayCalendar, *, rule: str,
               terms: Subject | None) -> tuple[DecisionData, OpenCaseData]:
     assert terms is not None and terms.case_type is not None  # the organisation file guarantees it
-    legal = q.received_on + dt.timedelta(weeks=terms.legal_term_weeks) if terms.legal_term_weeks else None
-    due = calendar.add_working_days(q.received_on, terms.norm_working_days) if terms.norm_working_days else legal
-    assert due is not None
+    legal = (calendar.working_day_on_or_after(q.received_on + dt.timedelta(weeks=terms.legal_term_weeks))
+             if terms.legal_term_weeks else None)
+    norm = calendar.add_working_days(q.received_on, terms.norm_working_days) if terms.norm_working_days else None
+    due = min(d for d in (norm, legal) if d is not None)  # the promise never runs past the law
     department = _department(q, org, rule)
     case_id = case_id_for(q.event)
     term = (f"binnen {terms.norm_working_days} werkdagen" if terms.norm_working_days
@@ -196,12 +226,15 @@ _ESCALATION_OPENING = {
 }
 
 
-def _next_state(q: _Question, case: OpenCaseData | None) -> PartyState | None:
+def _next_state(q: _Question, org: Organisation, decision: DecisionData, case: OpenCaseData | None
+                ) -> PartyState | None:
     if q.data.party is None:
         return None
     state = q.state or PartyState()
-    if case is not None:
-        state = state.with_case(OpenCaseRef(case_id=case.case_id, subject_code=q.subject.code, opened_by=q.id,
+    if case is not None and decision.rule != "callback" and _linkable(q.subject, org):
+        state = state.with_case(OpenCaseRef(case_id=case.case_id, subject_code=q.subject.code, opened_by=q.key,
                                             due_date=case.due_date))
-    return state.with_contact(RecentContact(question_id=q.id, subject_code=q.subject.code,
-                                            received_at=q.data.received_at))
+    handled = Handled(question_key=q.key, outcome=decision.outcome.value, case_id=decision.case_id,
+                      due_date=decision.due_date, repeat_contact=decision.repeat_contact)
+    return state.with_handled(handled).with_contact(
+        RecentContact(question_id=q.key, subject_code=q.subject.code, received_at=q.data.received_at))

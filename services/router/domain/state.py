@@ -14,6 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 REPEAT_WINDOW = dt.timedelta(days=7)
 #: Most recent contacts remembered per party.
 RECENT_LIMIT = 20
+#: Most recent handled questions remembered per party, to recognise a redelivery.
+HANDLED_LIMIT = 50
 
 
 class _State(BaseModel):
@@ -25,12 +27,22 @@ class OpenCaseRef(_State):
 
     case_id: str
     subject_code: str
-    opened_by: str  # event id of the question that opened it: its redelivery is no second question
+    opened_by: str  # key (source and id) of the question that opened it: its redelivery is no second question
     due_date: dt.date
 
 
+class Handled(_State):
+    """How a question was decided, so that its redelivery gets the same decision, whatever came since."""
+
+    question_key: str
+    outcome: str
+    case_id: str | None = None
+    due_date: dt.date | None = None
+    repeat_contact: bool = False
+
+
 class RecentContact(_State):
-    question_id: str
+    question_id: str  # the question's key: source and id
     subject_code: str
     received_at: AwareDatetime
 
@@ -40,6 +52,17 @@ class PartyState(_State):
 
     open_cases: tuple[OpenCaseRef, ...] = ()
     recent: tuple[RecentContact, ...] = ()
+    handled: tuple[Handled, ...] = ()
+
+    def handled_for(self, question_key: str) -> Handled | None:
+        return next((h for h in self.handled if h.question_key == question_key), None)
+
+    def with_handled(self, handled: Handled) -> "PartyState":
+        return self.model_copy(update={"handled": (*self.handled, handled)[-HANDLED_LIMIT:]})
+
+    def without_subject(self, subject_code: str) -> "PartyState":
+        return self.model_copy(update={"open_cases": tuple(c for c in self.open_cases
+                                                           if c.subject_code != subject_code)})
 
     def open_case_for(self, subject_code: str) -> OpenCaseRef | None:
         return next((c for c in self.open_cases if c.subject_code == subject_code), None)
