@@ -93,11 +93,11 @@ def test_a_record_the_handler_fails_on_is_parked_not_lost():
         raise KeyError("the handler has a bug")
 
     record = SimpleNamespace(topic="t", partition=0, offset=7, key=None, value=b"{}")
-    [(topic, key, value)] = guarded(crashes, record, dead_letters="dl", source=SOURCE, consumer="router")
+    [(topic, key, value, partition)] = guarded(crashes, record, dead_letters="dl", source=SOURCE, consumer="router")
     from schemas import DeadLetter
 
     letter = DeadLetter.model_validate_json(value)
-    assert (topic, key) == ("dl", b"t:0:7")
+    assert (topic, key, partition) == ("dl", b"t:0:7", None)
     assert letter.data.reason == "unexpected KeyError in router"
 
 
