@@ -14,9 +14,14 @@ class WorkingDayCalendar:
     def __init__(self, closing_days: Iterable[dt.date] = ()) -> None:
         self._closing_days = frozenset(closing_days)
         self._public_holidays = holidays.country_holidays("NL")
+        self._known: dict[dt.date, bool] = {}
 
     def is_working_day(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in self._public_holidays and day not in self._closing_days
+        known = self._known.get(day)
+        if known is None:
+            known = day.weekday() < 5 and day not in self._public_holidays and day not in self._closing_days
+            self._known[day] = known  # a few thousand days at most: terms are weeks, not centuries
+        return known
 
     def working_day_on_or_after(self, day: dt.date) -> dt.date:
         """A term ending on a weekend or holiday runs to the next working day (Algemene termijnenwet art. 1)."""

@@ -34,6 +34,8 @@ from services.router.domain import Classifier, PartyState
 from services.router.settings import RouterSettings
 
 SERVICE = "router"
+#: Party states kept parsed in memory beside their stored bytes.
+PARSED_STATES = 100_000
 
 
 def create_app(settings: RouterSettings) -> faust.App:
@@ -51,9 +53,16 @@ def create_app(settings: RouterSettings) -> faust.App:
                          partitions=settings.topic_partitions, key_serializer="raw", value_serializer="raw")
     guard = partial(guarded, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, consumer=SERVICE)
 
+    parsed: dict[bytes, tuple[bytes, PartyState]] = {}  # key -> (stored bytes, their parse): saves a parse
+
     def party_state(key: bytes) -> PartyState | None:
         raw = parties.get(key)
-        return PartyState.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        known = parsed.get(key)
+        if known is not None and known[0] is raw:
+            return known[1]
+        return PartyState.model_validate_json(raw)
 
     writing = asyncio.Lock()
 
@@ -63,6 +72,9 @@ def create_app(settings: RouterSettings) -> faust.App:
             return []
         value = after.model_dump_json().encode()
         parties.data[message.key] = value
+        if len(parsed) >= PARSED_STATES:
+            parsed.clear()
+        parsed[message.key] = (value, after)
         return [Record(parties.changelog_topic.get_topic_name(), message.key, value, message.partition)]
 
     def route_one(message: faust.types.Message) -> list[Record]:

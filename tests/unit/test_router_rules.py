@@ -166,7 +166,7 @@ def test_recent_contacts_are_bounded():
     state = PartyState()
     for n in range(40):
         state = decide(q("paspoort", received_at=MONDAY + dt.timedelta(minutes=n)), state, f"e-{n}").state
-    assert len(state.recent) == 20
+    assert len(state.handled) == 30
 
 
 def test_redelivery_after_the_case_was_resolved_repeats_the_decision_and_does_not_reopen():

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
 from schemas.contacts import LIVE_CHANNELS
 from services.router.domain.classifier import Classifier
-from services.router.domain.state import Handled, OpenCaseRef, PartyState, RecentContact
+from services.router.domain.state import Handled, OpenCaseRef, PartyState
 
 #: Ids the router mints derive from the question's source and id, so a redelivery mints the same ids.
 ID_NAMESPACE = uuid.UUID("5b0c6f1e-2a8e-4d6b-9a51-6c0e3c1f7d10")
@@ -67,10 +68,10 @@ class _Question:
     def id(self) -> str:
         return self.event.id
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Source and id: what makes a CloudEvent unique."""
-        return f"{self.event.source}\n{self.event.id}"
+        """A short stable digest of source and id, which together make a CloudEvent unique."""
+        return derived_id(self.event, "question")
 
     @property
     def data(self) -> QuestionData:
@@ -234,7 +235,8 @@ def _next_state(q: _Question, org: Organisation, decision: DecisionData, case: O
     if case is not None and decision.rule != "callback" and _linkable(q.subject, org):
         state = state.with_case(OpenCaseRef(case_id=case.case_id, subject_code=q.subject.code, opened_by=q.key,
                                             due_date=case.due_date))
-    handled = Handled(question_key=q.key, outcome=decision.outcome.value, case_id=decision.case_id,
-                      due_date=decision.due_date, repeat_contact=decision.repeat_contact)
-    return state.with_handled(handled).with_contact(
-        RecentContact(question_id=q.key, subject_code=q.subject.code, received_at=q.data.received_at))
+    return state.with_handled(Handled(
+        question_key=q.key, subject_code=q.subject.code, received_at=q.data.received_at,
+        outcome=decision.outcome.value, case_id=decision.case_id, due_date=decision.due_date,
+        repeat_contact=decision.repeat_contact,
+    ))
