@@ -25,12 +25,17 @@ START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 30.0
 
 
-async def ensure_running(settings: StackSettings) -> ComponentStatus:
-    """Reuse our running broker or an external one at the bootstrap address; otherwise start ours."""
+def _where(settings: StackSettings) -> tuple[KafkaPaths, str, int, int | None]:
+    """Our broker's files, the address it serves, and its pid if it runs."""
     paths = KafkaPaths.under(settings.state_dir)
     host, port = kafka_setup.parse_bootstrap(settings.kafka_bootstrap)
+    return paths, host, port, read_pid(paths.pid_file, PROCESS_MARKER)
+
+
+async def ensure_running(settings: StackSettings) -> ComponentStatus:
+    """Reuse our running broker or an external one at the bootstrap address; otherwise start ours."""
+    paths, host, port, pid = _where(settings)
     address = f"{host}:{port}"
-    pid = read_pid(paths.pid_file, PROCESS_MARKER)
     if pid is not None:
         log.info("kafka_reused", pid=pid, address=address)
         return _ours(paths, address, pid)
@@ -120,10 +125,8 @@ def _stop_pid(paths: KafkaPaths, pid: int) -> None:
 
 async def describe(settings: StackSettings) -> ComponentStatus:
     """Whether our broker runs, or an external one answers at the bootstrap address."""
-    paths = KafkaPaths.under(settings.state_dir)
-    host, port = kafka_setup.parse_bootstrap(settings.kafka_bootstrap)
+    paths, host, port, pid = _where(settings)
     address = f"{host}:{port}"
-    pid = read_pid(paths.pid_file, PROCESS_MARKER)
     if pid is not None:
         return _ours(paths, address, pid)
     return ComponentStatus("kafka", address, running=await answers(address))
