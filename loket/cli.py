@@ -111,7 +111,7 @@ def intake() -> None:
 @cli.command()
 def router() -> None:
     """Run the one-desk router."""
-    _serve("services.router.app", faust_worker=True)
+    _serve("services.router.app")
 
 
 @cli.command()

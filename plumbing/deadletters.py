@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Annotated, Protocol, TypeVar, Union
 
 import structlog
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from plumbing.kafka import Record
 from schemas import DeadLetter, DeadLetterData
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -105,3 +107,23 @@ def refuse(record: RawRecord, reason: str, *, source: str, consumer: str) -> tup
     log.warning("record_refused", location=location, consumer=consumer, reason=reason)
     letter = dead_letter(record, source=source, consumer=consumer, reason=reason, now=dt.datetime.now(dt.timezone.utc))
     return location.encode(), letter.to_bytes()
+
+
+def guarded(
+    handle: Callable[[RawRecord], list[Record]], record: RawRecord, *, dead_letters: str, source: str, consumer: str
+) -> list[Record]:
+    """``handle(record)``, or a dead letter when it refuses the record or fails on it.
+
+    Nothing may escape from one record, or one bad record would stop its whole partition (and a
+    batch from faust's ``take_events`` is acked even when its body raises): an unexpected error
+    parks that record with its reason, and the batch goes on.
+    """
+    try:
+        return handle(record)
+    except Refused as refused:
+        reason = refused.reason
+    except Exception as exc:  # noqa: BLE001 — see the docstring; the type names the failure, the text may hold input
+        reason = f"unexpected {type(exc).__name__} in {consumer}"
+        log.error("record_failed", consumer=consumer, error=type(exc).__name__)
+    key, value = refuse(record, reason, source=source, consumer=consumer)
+    return [Record(dead_letters, key, value)]

@@ -15,3 +15,7 @@ class PartitionMismatch(PlumbingError):
 
 class MigrationFailed(PlumbingError):
     """A database migration could not be applied."""
+
+
+class StateUnavailable(PlumbingError):
+    """A consumer's keyed state could not be read back from its changelog: it must not go on without it."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -19,6 +20,24 @@ log = structlog.get_logger(__name__)
 ClientT = TypeVar("ClientT", AIOKafkaAdminClient, AIOKafkaProducer)
 
 
+class Record(NamedTuple):
+    """One record to publish; without a partition the producer's partitioner picks it from the key."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    partition: int | None = None
+
+
+@dataclass(frozen=True)
+class InternalTopic:
+    """A topic of one service's own (not in the contract), named in full; compacted ones keep the
+    latest record per key, as a changelog of keyed state must."""
+
+    name: str
+    compacted: bool = False
+
+
 def topic_name(settings: KafkaSettings, spec: TopicSpec | str) -> str:
     """The topic's name on this broker: the contract's name behind the configured prefix."""
     return f"{settings.topic_prefix}{spec.name if isinstance(spec, TopicSpec) else spec}"
@@ -29,9 +48,11 @@ def group_id(settings: KafkaSettings, service: str) -> str:
     return f"{settings.topic_prefix}loket-{service}"
 
 
-async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], attempts: int = 30) -> list[str]:
+async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], attempts: int = 30,
+                        internal: Iterable[InternalTopic] = ()) -> list[str]:
     """Create the topics that do not exist yet; returns the names created. Harmless to repeat.
 
+    Every topic, a service's internal ones too, must have the deployment's partition count.
     Retries while the broker comes up, like ``start_producer``: services may start before it is ready.
     """
     admin = await _started(
@@ -40,11 +61,12 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
     )
     try:
         existing = set(await admin.list_topics())
-        wanted = [topic_name(settings, s) for s in specs]
+        compacted = {t.name for t in internal if t.compacted}
+        wanted = [topic_name(settings, s) for s in specs] + [t.name for t in internal]
         missing = [name for name in wanted if name not in existing]
         await _check_partitions(admin, [name for name in wanted if name in existing], settings.topic_partitions)
         for name in missing:
-            await _create(admin, name, settings)
+            await _create(admin, name, settings, compacted=name in compacted)
         if missing:
             log.info("topics_created", topics=missing, partitions=settings.topic_partitions)
         return missing
@@ -79,8 +101,9 @@ async def delete_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         await admin.close()
 
 
-async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings) -> None:
-    topic = NewTopic(name, settings.topic_partitions, settings.topic_replication)
+async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings, compacted: bool) -> None:
+    configs = {"cleanup.policy": "compact"} if compacted else {}
+    topic = NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=configs)
     try:
         await admin.create_topics([topic])
     except TopicAlreadyExistsError:
@@ -120,6 +143,13 @@ async def _started(make: Callable[[], ClientT], settings: KafkaSettings, attempt
             log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
             await asyncio.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+async def send_all(producer: AIOKafkaProducer, records: Iterable[Record]) -> None:
+    """Send records and wait until Kafka has every one of them: one await per batch, not per record."""
+    pending = [await producer.send(r.topic, r.value, key=r.key, partition=r.partition) for r in records]
+    if pending:
+        await asyncio.gather(*pending)
 
 
 async def open_reader(settings: KafkaSettings, spec: TopicSpec, *, from_end: bool = False) -> AIOKafkaConsumer:

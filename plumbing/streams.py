@@ -1,29 +1,21 @@
-"""faust plumbing: one way to configure a Loket stream app, records handled one by one without ever
-losing a batch, and batched sends that are durable before faust acks the batch."""
+"""faust plumbing: one way to configure a Loket stream app, and batched sends that are durable
+before faust acks the batch."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 import faust
 import structlog
 
-from plumbing.deadletters import RawRecord, Refused, refuse
-from plumbing.kafka import group_id
+from plumbing.kafka import Record, group_id
 from plumbing.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-class Record(NamedTuple):
-    """One record to publish; without a partition the producer's partitioner picks it from the key."""
-
-    topic: str
-    key: bytes
-    value: bytes
-    partition: int | None = None
 #: Exit code when output could not be made durable: the supervisor (or systemd) restarts us.
 EXIT_PUBLISH_FAILED = 75
 
@@ -46,25 +38,6 @@ def stream_app(settings: KafkaSettings, service: str, **overrides: Any) -> faust
     )
     config.update(overrides)
     return faust.App(group_id(settings, service), **config)
-
-
-def guarded(
-    handle: Callable[[RawRecord], list[Record]], record: RawRecord, *, dead_letters: str, source: str, consumer: str
-) -> list[Record]:
-    """``handle(record)``, or a dead letter when it refuses the record or fails on it.
-
-    A batch from ``take_events`` is acked even when its body raises, so nothing may escape from one
-    record: an unexpected error parks that record with its reason, and the batch goes on.
-    """
-    try:
-        return handle(record)
-    except Refused as refused:
-        reason = refused.reason
-    except Exception as exc:  # noqa: BLE001 — see the docstring; the type names the failure, the text may hold input
-        reason = f"unexpected {type(exc).__name__} in {consumer}"
-        log.error("record_failed", consumer=consumer, error=type(exc).__name__)
-    key, value = refuse(record, reason, source=source, consumer=consumer)
-    return [Record(dead_letters, key, value)]
 
 
 async def publish(app: faust.App, records: Iterable[Record]) -> None:

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from loket import stack
-from plumbing.kafka import ensure_topics, open_reader, topic_name
+from plumbing.kafka import ensure_topics, group_id, open_reader, topic_name
 from plumbing.settings import StackSettings
 from schemas.topics import ALL_TOPICS, TopicSpec
 from services.case.app import migrate_database
@@ -103,6 +103,35 @@ class Topics:
             await producer.send_and_wait(self.name(spec), value, key=key)
         finally:
             await producer.stop()
+
+    async def produce_many(self, spec: TopicSpec, records: list[tuple[bytes | None, bytes]]) -> None:
+        """Produce (key, value) records with one producer, waiting once for all of them."""
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            pending = [await producer.send(self.name(spec), value, key=key) for key, value in records]
+            await asyncio.gather(*pending)
+        finally:
+            await producer.stop()
+
+    async def count(self, spec: TopicSpec) -> int:
+        """How many records the topic holds now."""
+        consumer = await open_reader(self.settings, spec)
+        try:
+            return sum((await consumer.end_offsets(list(consumer.assignment()))).values())
+        finally:
+            await consumer.stop()
+
+    async def group_members(self, service: str) -> tuple[str, int]:
+        """The state of a service's consumer group ("Stable", "PreparingRebalance"…) and its member count."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            [response] = await admin.describe_consumer_groups([group_id(self.settings, service)])
+            [group] = response.to_object()["groups"]
+            return group["state"], len(group["members"])
+        finally:
+            await admin.close()
 
     async def read(self, spec: TopicSpec, until: Callable[[list[ConsumerRecord]], bool],
                    timeout: float = 60.0) -> list[ConsumerRecord]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import asyncpg
@@ -11,6 +10,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 
 from plumbing.kafka import ensure_topics, group_id, start_producer, topic_name
+from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
 from plumbing.migrate import migrate
 from schemas.envelope import source_urn
@@ -71,12 +71,5 @@ async def relay_outbox(outbox: PgOutbox, publish: OutboxPublisher, interval: flo
 def main() -> None:
     settings = CaseSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_run_until_signalled(settings))
+    run_until_signalled(serve, settings)
 
-
-async def _run_until_signalled(settings: CaseSettings) -> None:
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    await serve(settings, stopping)

@@ -7,11 +7,11 @@ from functools import partial
 
 import faust
 
-from plumbing.deadletters import decode
+from plumbing.deadletters import decode, guarded
 from plumbing.http import EmbeddedHttp
-from plumbing.kafka import ensure_topics, topic_name
+from plumbing.kafka import Record, ensure_topics, topic_name
 from plumbing.logging import configure_logging
-from plumbing.streams import Record, guarded, publish, stream_app
+from plumbing.streams import publish, stream_app
 from schemas import RoutingDecided
 from schemas.envelope import source_urn
 from schemas.topics import DEAD_LETTERS, DECISIONS

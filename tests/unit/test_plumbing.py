@@ -87,7 +87,7 @@ def test_the_example_organisation_loads():
 
 
 def test_a_record_the_handler_fails_on_is_parked_not_lost():
-    from plumbing.streams import guarded
+    from plumbing.deadletters import guarded
 
     def crashes(record):
         raise KeyError("the handler has a bug")

@@ -1,7 +1,7 @@
 """What the router remembers per party (by pseudonym), so that a citizen asks only once.
 
-Lives in a faust table keyed like the contacts topic, so it is local to the partition; it survives
-restarts through the table's changelog topic.
+Kept under the party's pseudonym, the contacts topic's key, so it is local to the partition; it
+survives restarts through the router's changelog topic.
 """
 
 from __future__ import annotations

@@ -1,0 +1,95 @@
+"""Keyed state in memory per partition, made durable in a compacted changelog topic.
+
+Partition p of a consumer's input and partition p of its changelog hold the same keys, so the
+consumer that owns input partition p owns that state. It reads the changelog partition from the
+start before it handles any input of it; every change is a changelog record that goes out with the
+consumer's output, before the input offsets are committed. After a crash the state is therefore at
+least as new as the committed offsets, and a redelivered record finds its own effect in the state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from plumbing.kafka import Record
+
+log = structlog.get_logger(__name__)
+#: Seconds between progress lines while a long changelog is read back.
+PROGRESS_INTERVAL = 5.0
+
+
+class PartitionedState:
+    """Bytes by key, per partition; only the partitions restored (and not dropped since) are owned."""
+
+    def __init__(self, changelog: str) -> None:
+        self.changelog = changelog
+        self._partitions: dict[int, dict[bytes, bytes]] = {}
+
+    def owns(self, partition: int) -> bool:
+        return partition in self._partitions
+
+    def owned(self) -> set[int]:
+        return set(self._partitions)
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        return self._partitions[partition].get(key)
+
+    def put(self, partition: int, key: bytes, value: bytes | None) -> Record:
+        """Change one key (``None`` forgets it); returns the changelog record to publish with the output."""
+        if value is None:
+            self._partitions[partition].pop(key, None)
+        else:
+            self._partitions[partition][key] = value
+        return Record(self.changelog, key, value, partition)
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """Forget partitions this consumer no longer owns: their new owner reads them back."""
+        for partition in partitions:
+            self._partitions.pop(partition, None)
+
+    async def restore(self, reader: AIOKafkaConsumer, partitions: Iterable[int]) -> int:
+        """Read these partitions of the changelog from the start into memory; returns the keys restored.
+
+        ``reader`` is a started consumer without a group; this assigns it the changelog partitions.
+        """
+        wanted = sorted(set(partitions) - self.owned())
+        if not wanted:
+            return 0
+        started = time.monotonic()
+        restored = await read_changelog(reader, [TopicPartition(self.changelog, p) for p in wanted])
+        self._partitions.update(restored)
+        keys = sum(len(data) for data in restored.values())
+        log.info("state_restored", changelog=self.changelog, partitions=wanted, keys=keys,
+                 seconds=round(time.monotonic() - started, 3))
+        return keys
+
+
+async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartition]) -> dict[int, dict[bytes, bytes]]:
+    """The latest value of every key in these partitions, read up to their end as it was at the call."""
+    reader.assign(partitions)
+    await reader.seek_to_beginning(*partitions)
+    ends = await reader.end_offsets(partitions)
+    data: dict[int, dict[bytes, bytes]] = {tp.partition: {} for tp in partitions}
+    pending = {tp for tp in partitions if await reader.position(tp) < ends[tp]}
+    records, last_report = 0, time.monotonic()
+    while pending:
+        batches = await reader.getmany(*pending, timeout_ms=1000, max_records=10_000)
+        for tp, batch in batches.items():
+            for record in batch:
+                if record.offset >= ends[tp]:
+                    break
+                if record.value is None:  # a tombstone: the key was forgotten
+                    data[tp.partition].pop(record.key, None)
+                else:
+                    data[tp.partition][record.key] = record.value
+                records += 1
+        pending = {tp for tp in pending if await reader.position(tp) < ends[tp]}
+        if time.monotonic() - last_report > PROGRESS_INTERVAL:
+            last_report = time.monotonic()
+            log.info("state_restoring", partitions=len(partitions), waiting=len(pending), records=records)
+    reader.unsubscribe()
+    return data

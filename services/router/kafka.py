@@ -1,0 +1,100 @@
+"""The router's Kafka adapters: a record in, the records to publish out, the party's state kept up to date.
+
+Party state is kept per partition (see ``plumbing.changelog``) under the party's pseudonym, the
+contacts topic's key; a question keyed otherwise is refused, or its state would land in another
+partition. Case events are keyed by case id, so a resolved case is first re-keyed by pseudonym onto
+an internal topic partitioned like the contacts, and closes the link in the partition that owns
+the party.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from aiokafka import ConsumerRecord
+
+from plumbing.calendar import WorkingDayCalendar
+from plumbing.changelog import PartitionedState
+from plumbing.deadletters import Refused, decode, decode_one_of
+from plumbing.kafka import InternalTopic, Record, group_id, topic_name
+from plumbing.settings import KafkaSettings
+from schemas import CaseResolved, QuestionAsked
+from schemas.topics import CASE_EVENTS
+from services.router import handlers
+from services.router.domain import Classifier, PartyState
+
+SERVICE = "router"
+#: Party states kept parsed in memory beside their stored bytes.
+PARSED_STATES = 100_000
+
+
+@dataclass(frozen=True)
+class InternalTopics:
+    """The router's own topics, named after its consumer group (as the faust router named them)."""
+
+    party_state: InternalTopic
+    closures: InternalTopic
+
+    @classmethod
+    def of(cls, settings: KafkaSettings) -> "InternalTopics":
+        group = group_id(settings, SERVICE)
+        return cls(InternalTopic(f"{group}-party-state-changelog", compacted=True),
+                   InternalTopic(f"{group}-case-closures"))
+
+
+class RouterRecords:
+    """One handler per input topic, each turning a consumer record into the records to publish."""
+
+    def __init__(self, settings: KafkaSettings, state: PartitionedState, closures: str, *,
+                 classifier: Classifier, calendar: WorkingDayCalendar, source: str) -> None:
+        self._settings = settings
+        self._state = state
+        self._closures = closures
+        self._classifier = classifier
+        self._calendar = calendar
+        self._source = source
+        self._parsed: dict[bytes, tuple[bytes, PartyState]] = {}  # key -> (stored bytes, their parse)
+
+    def question(self, record: ConsumerRecord) -> list[Record]:
+        question = decode(QuestionAsked, record.value)
+        party = question.data.party
+        if party and record.key != party.pseudonym.encode():
+            raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")
+        state = self._party_state(record) if party else None
+        outgoing, new_state = handlers.handle_question(
+            question, state, classifier=self._classifier, calendar=self._calendar, source=self._source,
+            now=dt.datetime.now(dt.timezone.utc))
+        records = [Record(topic_name(self._settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing]
+        return records + (self._remember(record, state, new_state) if party else [])
+
+    def case_event(self, record: ConsumerRecord) -> list[Record]:
+        """A resolved case of a known party goes, keyed by its pseudonym, to the closures topic."""
+        event = decode_one_of(CASE_EVENTS.events, record.value)
+        if isinstance(event, CaseResolved) and event.data.party_pseudonym:
+            return [Record(self._closures, event.data.party_pseudonym.encode(), record.value)]
+        return []
+
+    def closure(self, record: ConsumerRecord) -> list[Record]:
+        resolved = CaseResolved.model_validate_json(record.value)  # validated before re-keying
+        state = self._party_state(record)
+        return self._remember(record, state, handlers.handle_case_resolved(resolved, state))
+
+    def _party_state(self, record: ConsumerRecord) -> PartyState | None:
+        raw = self._state.get(record.partition, record.key)
+        if not raw:
+            return None
+        known = self._parsed.get(record.key)
+        if known is not None and known[0] is raw:
+            return known[1]
+        return PartyState.model_validate_json(raw)
+
+    def _remember(self, record: ConsumerRecord, before: PartyState | None, after: PartyState | None) -> list[Record]:
+        """Keep the new state; its changelog record goes out with the batch. Call it last."""
+        if after is None or after == before:
+            return []
+        value = after.model_dump_json().encode()
+        if len(self._parsed) >= PARSED_STATES:
+            self._parsed.clear()
+        self._parsed[record.key] = (value, after)
+        return [self._state.put(record.partition, record.key, value)]
