@@ -6,9 +6,11 @@ batch's offsets: at-least-once, with one await per batch rather than per record.
 the send and the commit redelivers the batch, and the state, restored from its changelog, already
 holds what the batch did: handlers use it to repeat themselves instead of acting twice.
 
-Partitions move between processes in rebalances. A batch is never handled against state the process
-no longer owns or has not read back yet: the rebalance callbacks wait for the batch in hand, and a
-batch that straddles a rebalance is put back (its partitions rewound), not handled.
+Partitions move between processes in rebalances. Records are never handled against state the process
+no longer owns or has not read back yet. aiokafka returns no records while a rebalance is under way,
+and only records of the current assignment; the revocation callback waits for the batch in hand to
+be sent and committed; and records of a partition that is assigned but whose state is still being
+read back are put back (the partition rewound to them), to be fetched again once it is back.
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._guard = dict(dead_letters=dead_letters, source=source, consumer=name)
         self._batch_size = batch_size
         self._lock = asyncio.Lock()  # held by a batch from handling to commit, and by each rebalance step
-        self._epoch = 0  # counts rebalance steps: a batch fetched before one is not handled after it
         self._failure: BaseException | None = None
 
     @property
@@ -63,21 +64,18 @@ class BatchProcessor(ConsumerRebalanceListener):
         """Process batches until ``stopping`` is set. A failed send raises, and nothing of its batch is committed."""
         while not stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-            epoch = self._epoch
             if self._failure is not None:
                 raise StateUnavailable(f"reading back {self._state.changelog} failed") from self._failure
             if batches:
                 async with self._lock:
-                    await self._process(batches, fresh=epoch == self._epoch)
+                    await self._process(batches)
 
-    async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]], *, fresh: bool) -> None:
+    async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         outgoing: list[Record] = []
         done: dict[TopicPartition, int] = {}
-        assigned = self._consumer.assignment()
         for tp, records in batches.items():
-            ready = tp in assigned and (not self._routes[tp.topic].stateful or self._state.owns(tp.partition))
-            if not (fresh and ready):
-                if tp in assigned:  # the position moved past these records: put them back
+            if self._routes[tp.topic].stateful and not self._state.owns(tp.partition):
+                if tp in self._consumer.assignment():  # the position moved past these records: put them back
                     self._consumer.seek(tp, records[0].offset)
                 continue
             handler = self._routes[tp.topic].handler
@@ -98,12 +96,10 @@ class BatchProcessor(ConsumerRebalanceListener):
             log.warning("commit_skipped_after_rebalance", partitions=len(offsets))
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._epoch += 1
         async with self._lock:  # the batch in hand is sent and committed first
             self._state.drop({tp.partition for tp in revoked if self._routes[tp.topic].stateful})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._epoch += 1
         async with self._lock:  # no batch is handled before its partitions' state is back
             partitions = {tp.partition for tp in assigned if self._routes[tp.topic].stateful}
             self._state.drop(self._state.owned() - partitions)
