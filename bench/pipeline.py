@@ -25,7 +25,7 @@ from rich.console import Console
 from faust_forward import FORWARD  # bench/ is the script's folder
 
 from loket.simulator import QUESTIONS
-from plumbing.kafka import delete_topics, ensure_topics, open_reader, topic_name
+from plumbing.kafka import delete_deployment_topics, ensure_topics, open_reader, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import PartyRef, QuestionAsked, QuestionData
 from schemas.envelope import source_urn
@@ -132,7 +132,7 @@ async def bench(events: int, partitions: int) -> None:
             routed = await process_run([sys.executable, "-m", "loket", "router"], DECISIONS, settings, env, events)
         console.print(f"loket router:            {routed:>10,.0f} events/s")
     finally:
-        await delete_topics(settings, topics)
+        await delete_deployment_topics(settings)
     console.print(f"ratio router/raw loop:   {routed / raw:>10.2f}")
     console.print(f"ratio router/bare faust: {routed / bare:>10.2f}   ({events:,} events, {partitions} partitions, "
                   f"{os.cpu_count()} cores)")

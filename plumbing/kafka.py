@@ -88,15 +88,18 @@ async def _check_partitions(admin: AIOKafkaAdminClient, names: list[str], expect
             )
 
 
-async def delete_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> None:
-    """Delete these topics (under the configured prefix) where they exist; for throw-away deployments."""
+async def delete_deployment_topics(settings: KafkaSettings) -> list[str]:
+    """Delete every topic under the configured prefix, the services' internal ones too; for throw-away
+    deployments (tests, benchmarks), so it refuses an empty prefix."""
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete every topic on the broker: LOKET_TOPIC_PREFIX is empty")
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        doomed = [name for name in (topic_name(settings, s) for s in specs) if name in existing]
+        doomed = [name for name in await admin.list_topics() if name.startswith(settings.topic_prefix)]
         if doomed:
             await admin.delete_topics(doomed)
+        return doomed
     finally:
         await admin.close()
 

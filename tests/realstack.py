@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from loket import stack
-from plumbing.kafka import ensure_topics, group_id, open_reader, topic_name
+from plumbing.kafka import delete_deployment_topics, ensure_topics, group_id, open_reader, topic_name
 from plumbing.settings import StackSettings
 from schemas.topics import ALL_TOPICS, TopicSpec
 from services.case.app import migrate_database
@@ -57,7 +57,7 @@ async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
     await migrate_database(settings)
     await ensure_topics(settings, ALL_TOPICS)
     yield variables
-    await _delete_prefixed_topics(real_stack.kafka_bootstrap, variables["LOKET_TOPIC_PREFIX"])
+    await delete_deployment_topics(settings)
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -68,18 +68,6 @@ async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
 @pytest.fixture
 def case_settings(env: dict[str, str]) -> CaseSettings:
     return CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()})
-
-
-async def _delete_prefixed_topics(bootstrap: str, prefix: str) -> None:
-    """Every topic of the test's deployment: ours, and faust's internal and changelog topics."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
 
 
 def _with_database(url: str, database: str) -> str:
