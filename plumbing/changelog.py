@@ -15,11 +15,14 @@ from collections.abc import Iterable
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from plumbing.exceptions import StateUnavailable
 from plumbing.kafka import Record
 
 log = structlog.get_logger(__name__)
 #: Seconds between progress lines while a long changelog is read back.
 PROGRESS_INTERVAL = 5.0
+#: Seconds without a single record read before the read-back gives up (the broker is not serving it).
+STALL_LIMIT = 60.0
 
 
 class PartitionedState:
@@ -68,28 +71,38 @@ class PartitionedState:
         return keys
 
 
-async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartition]) -> dict[int, dict[bytes, bytes]]:
-    """The latest value of every key in these partitions, read up to their end as it was at the call."""
+async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartition],
+                         stall_limit: float = STALL_LIMIT) -> dict[int, dict[bytes, bytes]]:
+    """The latest value of every key in these partitions, read up to their end as it was at the call.
+
+    Raises ``StateUnavailable`` when nothing could be read for ``stall_limit`` seconds.
+    """
     reader.assign(partitions)
-    await reader.seek_to_beginning(*partitions)
-    ends = await reader.end_offsets(partitions)
-    data: dict[int, dict[bytes, bytes]] = {tp.partition: {} for tp in partitions}
-    pending = {tp for tp in partitions if await reader.position(tp) < ends[tp]}
-    records, last_report = 0, time.monotonic()
-    while pending:
-        batches = await reader.getmany(*pending, timeout_ms=1000, max_records=10_000)
-        for tp, batch in batches.items():
-            for record in batch:
-                if record.offset >= ends[tp]:
-                    break
-                if record.value is None:  # a tombstone: the key was forgotten
-                    data[tp.partition].pop(record.key, None)
-                else:
-                    data[tp.partition][record.key] = record.value
-                records += 1
-        pending = {tp for tp in pending if await reader.position(tp) < ends[tp]}
-        if time.monotonic() - last_report > PROGRESS_INTERVAL:
-            last_report = time.monotonic()
-            log.info("state_restoring", partitions=len(partitions), waiting=len(pending), records=records)
-    reader.unsubscribe()
-    return data
+    try:
+        await reader.seek_to_beginning(*partitions)
+        ends = await reader.end_offsets(partitions)
+        data: dict[int, dict[bytes, bytes]] = {tp.partition: {} for tp in partitions}
+        pending = {tp for tp in partitions if await reader.position(tp) < ends[tp]}
+        records, last_report, last_read = 0, time.monotonic(), time.monotonic()
+        while pending:
+            batches = await reader.getmany(*pending, timeout_ms=1000, max_records=10_000)
+            for tp, batch in batches.items():
+                for record in batch:
+                    if record.offset >= ends[tp]:
+                        break
+                    if record.value is None:  # a tombstone: the key was forgotten
+                        data[tp.partition].pop(record.key, None)
+                    else:
+                        data[tp.partition][record.key] = record.value
+                    records += 1
+            now = time.monotonic()
+            last_read = now if batches else last_read
+            if now - last_read > stall_limit:
+                raise StateUnavailable(f"nothing read from {partitions[0].topic} for {stall_limit:.0f}s")
+            pending = {tp for tp in pending if await reader.position(tp) < ends[tp]}
+            if now - last_report > PROGRESS_INTERVAL:
+                last_report = now
+                log.info("state_restoring", partitions=len(partitions), waiting=len(pending), records=records)
+        return data
+    finally:
+        reader.unsubscribe()

@@ -19,3 +19,7 @@ class MigrationFailed(PlumbingError):
 
 class StateUnavailable(PlumbingError):
     """A consumer's keyed state could not be read back from its changelog: it must not go on without it."""
+
+
+class ConsumerFenced(PlumbingError):
+    """The consumer group went on without this process: its partitions may have another owner now."""

@@ -9,8 +9,11 @@ holds what the batch did: handlers use it to repeat themselves instead of acting
 Partitions move between processes in rebalances. Records are never handled against state the process
 no longer owns or has not read back yet. aiokafka returns no records while a rebalance is under way,
 and only records of the current assignment; the revocation callback waits for the batch in hand to
-be sent and committed; and records of a partition that is assigned but whose state is still being
-read back are put back (the partition rewound to them), to be fetched again once it is back.
+be sent and committed; newly assigned partitions are paused and their state is read back by the
+processing loop, not in the callback (aiokafka sends no heartbeats while the callback runs, and a
+long read-back would get the process thrown out of the group); records of such a partition fetched
+before the pause are put back (the partition rewound to them). A commit the group refuses means
+this process was thrown out anyway and its partitions may have a new owner: it stops at once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from aiokafka.errors import CommitFailedError
 
 from plumbing.changelog import PartitionedState
 from plumbing.deadletters import guarded
-from plumbing.exceptions import StateUnavailable
+from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record, send_all
 
 log = structlog.get_logger(__name__)
@@ -54,7 +57,7 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._guard = dict(dead_letters=dead_letters, source=source, consumer=name)
         self._batch_size = batch_size
         self._lock = asyncio.Lock()  # held by a batch from handling to commit, and by each rebalance step
-        self._failure: BaseException | None = None
+        self._unrestored: set[TopicPartition] = set()  # assigned and paused until their state is back
 
     @property
     def topics(self) -> list[str]:
@@ -63,12 +66,23 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def run(self, stopping: asyncio.Event) -> None:
         """Process batches until ``stopping`` is set. A failed send raises, and nothing of its batch is committed."""
         while not stopping.is_set():
+            if self._unrestored:
+                await self._restore()
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-            if self._failure is not None:
-                raise StateUnavailable(f"reading back {self._state.changelog} failed") from self._failure
             if batches:
                 async with self._lock:
                     await self._process(batches)
+
+    async def _restore(self) -> None:
+        """Read back the state of newly assigned partitions, then let their records in."""
+        async with self._lock:  # a rebalance waits for this, so the assignment stays as it is
+            pending, self._unrestored = self._unrestored, set()
+            try:
+                await self._state.restore(self._reader, {tp.partition for tp in pending})
+            except Exception as exc:
+                log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
+                raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
+            self._consumer.resume(*pending)
 
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         outgoing: list[Record] = []
@@ -90,21 +104,20 @@ class BatchProcessor(ConsumerRebalanceListener):
             return
         try:
             await self._consumer.commit(offsets)
-        except CommitFailedError:
-            # The group rebalanced while the batch was sent: whoever owns these partitions now reads
-            # the batch again, and finds its effect in the state (the changelog went out first).
-            log.warning("commit_skipped_after_rebalance", partitions=len(offsets))
+        except CommitFailedError as exc:
+            # Not a normal rebalance (the revocation waits for this commit): the group has moved on
+            # without this process, whose state may be stale by now. The batch is read again by
+            # whoever owns its partitions, and its output went out before, so it is not lost.
+            log.error("commit_refused_stopping", partitions=len(offsets))
+            raise ConsumerFenced("the consumer group refused the commit: this process was thrown out") from exc
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand is sent and committed first
             self._state.drop({tp.partition for tp in revoked if self._routes[tp.topic].stateful})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        async with self._lock:  # no batch is handled before its partitions' state is back
-            partitions = {tp.partition for tp in assigned if self._routes[tp.topic].stateful}
-            self._state.drop(self._state.owned() - partitions)
-            try:
-                await self._state.restore(self._reader, partitions)
-            except Exception as exc:  # noqa: BLE001 — aiokafka would only log it; run() stops the process
-                log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
-                self._failure = exc
+        async with self._lock:
+            stateful = {tp for tp in assigned if self._routes[tp.topic].stateful}
+            self._state.drop(self._state.owned() - {tp.partition for tp in stateful})
+            self._unrestored = {tp for tp in stateful if not self._state.owns(tp.partition)}
+            self._consumer.pause(*self._unrestored)

@@ -48,7 +48,9 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
         topic_name(settings, CASE_EVENTS): Route(records.case_event),
     }
     producer = await start_producer(settings)
-    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    # No silent jump to the end if the changelog's start moved under the reader: fail instead.
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                              auto_offset_reset="none")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group_id(settings, SERVICE),
@@ -62,11 +64,13 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
     consumer.subscribe(processor.topics, listener=processor)
     try:
         await reader.start()
-        await consumer.start()
-        log.info("router_started", subjects=len(organisation.subjects))
-        await processor.run(stopping)
+        try:
+            await consumer.start()
+            log.info("router_started", subjects=len(organisation.subjects))
+            await processor.run(stopping)
+        finally:
+            await consumer.stop()
     finally:
-        await consumer.stop()
         await reader.stop()
         await producer.stop()
         log.info("router_stopped")
