@@ -1,6 +1,7 @@
 """The batch processor and its changelog state, on in-memory stand-ins for aiokafka's clients."""
 
 import asyncio
+from dataclasses import dataclass
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
@@ -123,148 +124,136 @@ def counting(state: PartitionedState):
     return handle
 
 
-def processor(journal, consumer, state, *, producer=None, reader=None):
-    return BatchProcessor(consumer, producer or FakeProducer(journal), reader or FakeReader([]), state,
-                          {IN: Route(counting(state), stateful=True)}, dead_letters="dl", source=SOURCE,
-                          name="test", batch_size=100)
+P0, P1 = TopicPartition(IN, 0), TopicPartition(IN, 1)
 
 
-async def run_until_drained(proc: BatchProcessor, consumer: FakeConsumer) -> None:
-    stopping = asyncio.Event()
+@dataclass
+class Rig:
+    """A processor on stand-ins, assigned partition 0; ``journal`` is what it did, in order."""
 
-    async def stop_when_drained():
-        while consumer.batches:
-            await asyncio.sleep(0)
-        for _ in range(20):
-            await asyncio.sleep(0)
-        stopping.set()
+    journal: Journal
+    consumer: FakeConsumer
+    state: PartitionedState
+    proc: BatchProcessor
 
-    await asyncio.gather(proc.run(stopping), stop_when_drained())
+    async def run_until_drained(self) -> None:
+        stopping = asyncio.Event()
+
+        async def stop_when_drained():
+            while self.consumer.batches:
+                await asyncio.sleep(0)
+            for _ in range(20):
+                await asyncio.sleep(0)
+            stopping.set()
+
+        await asyncio.gather(self.proc.run(stopping), stop_when_drained())
 
 
-P0 = TopicPartition(IN, 0)
+async def rig(*, assigned=(P0,), reader=None, send_fails=False, send_delay=0.0) -> Rig:
+    journal, state = Journal(), PartitionedState(CHANGELOG)
+    consumer = FakeConsumer(journal, set(assigned))
+    producer = FakeProducer(journal, fail=send_fails, delay=send_delay)
+    proc = BatchProcessor(consumer, producer, reader or FakeReader([]), state, {IN: Route(counting(state), stateful=True)},
+                          dead_letters="dl", source=SOURCE, name="test", batch_size=100)
+    await proc.on_partitions_assigned({P0})
+    return Rig(journal, consumer, state, proc)
 
 
 async def test_a_batch_is_sent_in_full_before_its_offsets_are_committed():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    proc = processor(journal, consumer, state)
-    await proc.on_partitions_assigned({P0})
-    consumer.batches.append(({P0: [record(0, 5), record(0, 6)]}, {}))
-    await run_until_drained(proc, consumer)
+    r = await rig()
+    r.consumer.batches.append(({P0: [record(0, 5), record(0, 6)]}, {}))
+    await r.run_until_drained()
 
-    assert [entry[0] for entry in journal] == ["send"] * 4 + ["commit"]
-    assert journal[-1] == ("commit", {0: 7})
-    assert ("send", CHANGELOG, b"k", b"2", 0) in journal  # the state change goes to the record's own partition
+    assert [entry[0] for entry in r.journal] == ["send"] * 4 + ["commit"]
+    assert r.journal[-1] == ("commit", {0: 7})
+    assert ("send", CHANGELOG, b"k", b"2", 0) in r.journal  # the state change goes to the record's own partition
 
 
 async def test_state_is_read_back_from_the_changelog_before_any_record_is_handled():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    reader = FakeReader([(0, b"k", b"1"), (0, b"k", b"4"), (0, b"gone", b"1"), (0, b"gone", None), (1, b"k", b"9")])
-    proc = processor(journal, consumer, state, reader=reader)
-    await proc.on_partitions_assigned({P0})
-    assert not state.owns(0) and consumer.paused == {P0}  # the callback reads nothing: no heartbeats meanwhile
-    consumer.batches.append(({P0: [record(0, 0)]}, {}))
-    await run_until_drained(proc, consumer)
+    r = await rig(reader=FakeReader([(0, b"k", b"1"), (0, b"k", b"4"), (0, b"gone", b"1"), (0, b"gone", None),
+                                     (1, b"k", b"9")]))
+    assert not r.state.owns(0) and r.consumer.paused == {P0}  # the callback reads nothing: no heartbeats meanwhile
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    await r.run_until_drained()
 
-    assert consumer.paused == set()
-    assert ("send", "out", b"k", b"5", None) in journal  # the latest value, of its own partition only
-    assert state.get(0, b"gone") is None  # a tombstone forgets the key
-    assert not state.owns(1)
+    assert r.consumer.paused == set()
+    assert ("send", "out", b"k", b"5", None) in r.journal  # the latest value, of its own partition only
+    assert r.state.get(0, b"gone") is None  # a tombstone forgets the key
+    assert not r.state.owns(1)
 
 
 async def test_a_revocation_waits_for_the_batch_in_hand_to_be_sent_and_committed():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    proc = processor(journal, consumer, state, producer=FakeProducer(journal, delay=0.05))
-    await proc.on_partitions_assigned({P0})
+    r = await rig(send_delay=0.05)
 
     async def revoke():
-        await proc.on_partitions_revoked({P0})
-        journal.append(("revoked",))
+        await r.proc.on_partitions_revoked({P0})
+        r.journal.append(("revoked",))
 
-    consumer.batches.append(({P0: [record(0, 0)]}, {"beside": revoke}))  # the rebalance starts while it is sent
-    await run_until_drained(proc, consumer)
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {"beside": revoke}))  # the rebalance starts while it is sent
+    await r.run_until_drained()
     await asyncio.sleep(0.1)
 
-    assert [entry[0] for entry in journal] == ["send", "send", "commit", "revoked"]
-    assert not state.owns(0)  # the new owner reads it back
+    assert [entry[0] for entry in r.journal] == ["send", "send", "commit", "revoked"]
+    assert not r.state.owns(0)  # the new owner reads it back
 
 
 async def test_records_fetched_before_their_partition_was_paused_are_rewound_until_its_state_is_back():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    p1 = TopicPartition(IN, 1)
-    consumer = FakeConsumer(journal, {P0, p1})
-    proc = processor(journal, consumer, state, reader=FakeReader([(1, b"k", b"7")]))
-    await proc.on_partitions_assigned({P0})
+    r = await rig(assigned=(P0, P1), reader=FakeReader([(1, b"k", b"7")]))
 
     async def assign_both():
-        await proc.on_partitions_assigned({P0, p1})
+        await r.proc.on_partitions_assigned({P0, P1})
 
-    consumer.batches.append(({P0: [record(0, 0)], p1: [record(1, 8)]}, {"during": assign_both}))
-    consumer.batches.append(({p1: [record(1, 8)]}, {}))  # fetched again from where it was rewound to
-    await run_until_drained(proc, consumer)
+    r.consumer.batches.append(({P0: [record(0, 0)], P1: [record(1, 8)]}, {"during": assign_both}))
+    r.consumer.batches.append(({P1: [record(1, 8)]}, {}))  # fetched again from where it was rewound to
+    await r.run_until_drained()
 
-    assert journal[:4] == [("seek", 1, 8), ("send", "out", b"k", b"1", None), ("send", CHANGELOG, b"k", b"1", 0),
-                           ("commit", {0: 1})]
-    assert journal[4:] == [("send", "out", b"k", b"8", None), ("send", CHANGELOG, b"k", b"8", 1), ("commit", {1: 9})]
+    assert r.journal[:4] == [("seek", 1, 8), ("send", "out", b"k", b"1", None), ("send", CHANGELOG, b"k", b"1", 0),
+                             ("commit", {0: 1})]
+    assert r.journal[4:] == [("send", "out", b"k", b"8", None), ("send", CHANGELOG, b"k", b"8", 1), ("commit", {1: 9})]
 
 
 async def test_a_failed_send_stops_the_processor_without_committing():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    proc = processor(journal, consumer, state, producer=FakeProducer(journal, fail=True))
-    await proc.on_partitions_assigned({P0})
-    consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    r = await rig(send_fails=True)
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
 
     with pytest.raises(ConnectionError):
-        await proc.run(asyncio.Event())
-    assert journal == []
+        await r.proc.run(asyncio.Event())
+    assert r.journal == []
 
 
 async def test_a_failed_read_back_stops_the_processor_instead_of_routing_without_state():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    proc = processor(journal, consumer, state, reader=FakeReader([], fail=True))
-    await proc.on_partitions_assigned({P0})
-    consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    r = await rig(reader=FakeReader([], fail=True))
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
 
     with pytest.raises(StateUnavailable):
-        await proc.run(asyncio.Event())
-    assert journal == []
+        await r.proc.run(asyncio.Event())
+    assert r.journal == []
 
 
-async def test_a_record_the_handler_refuses_becomes_a_dead_letter_and_the_batch_goes_on():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    proc = processor(journal, consumer, state)
-    await proc.on_partitions_assigned({P0})
-    consumer.batches.append(({P0: [record(0, 0), record(0, 1, key=b"explodes")]}, {}))
-    state_put = state.put
+async def test_a_record_the_handler_fails_on_becomes_a_dead_letter_and_the_batch_goes_on():
+    r = await rig()
+    r.consumer.batches.append(({P0: [record(0, 0), record(0, 1, key=b"explodes")]}, {}))
+    state_put = r.state.put
 
     def exploding_put(partition, key, value):
         if key == b"explodes":
             raise ValueError("boom")
         return state_put(partition, key, value)
 
-    state.put = exploding_put
-    await run_until_drained(proc, consumer)
+    r.state.put = exploding_put
+    await r.run_until_drained()
 
-    assert [entry[1] for entry in journal if entry[0] == "send"] == ["out", CHANGELOG, "dl"]
-    assert journal[-1] == ("commit", {0: 2})
+    assert [entry[1] for entry in r.journal if entry[0] == "send"] == ["out", CHANGELOG, "dl"]
+    assert r.journal[-1] == ("commit", {0: 2})
 
 
 async def test_a_refused_commit_stops_the_processor_it_was_thrown_out_of_the_group():
-    journal, state = Journal(), PartitionedState(CHANGELOG)
-    consumer = FakeConsumer(journal, {P0})
-    consumer.fenced = True
-    proc = processor(journal, consumer, state)
-    await proc.on_partitions_assigned({P0})
-    consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    r = await rig()
+    r.consumer.fenced = True
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
 
     with pytest.raises(ConsumerFenced):
-        await proc.run(asyncio.Event())
+        await r.proc.run(asyncio.Event())
 
 
 async def test_a_read_back_that_gets_nowhere_gives_up_instead_of_waiting_forever():
