@@ -16,7 +16,8 @@ from plumbing.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-#: Exit code when output could not be made durable: the supervisor (or systemd) restarts us.
+#: Exit code when output could not be made durable: a process manager (systemd…) restarts the service;
+#: `loket run` stops every service and names the one that died.
 EXIT_PUBLISH_FAILED = 75
 
 
