@@ -10,7 +10,7 @@ least as new as the committed offsets, and a redelivered record finds its own ef
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -31,6 +31,7 @@ class PartitionedState:
     def __init__(self, changelog: str) -> None:
         self.changelog = changelog
         self._partitions: dict[int, dict[bytes, bytes]] = {}
+        self._sweeping: tuple[int, list[bytes]] | None = None  # the partition being swept, its keys to go
 
     def owns(self, partition: int) -> bool:
         return partition in self._partitions
@@ -48,6 +49,37 @@ class PartitionedState:
         else:
             self._partitions[partition][key] = value
         return Record(self.changelog, key, value, partition)
+
+    def sweep(self, limit: int, expire: Callable[[bytes], bytes | None]) -> list[Record]:
+        """Pass the next ``limit`` keys' values through ``expire`` (round the owned partitions, one at a
+        time) and keep what it returns: the same object when unchanged, ``None`` to forget the key.
+        Returns the changelog records of the changes."""
+        records = []
+        for partition, key in self._next_keys(limit):
+            value = self._partitions.get(partition, {}).get(key)
+            if value is None:
+                continue  # forgotten, or its partition dropped, since the round began
+            kept = expire(value)
+            if kept is not value:
+                records.append(self.put(partition, key, kept))
+        return records
+
+    def _next_keys(self, limit: int) -> list[tuple[int, bytes]]:
+        keys: list[tuple[int, bytes]] = []
+        for _ in range(len(self._partitions) + 1):  # each owned partition at most once per call
+            if self._sweeping is None or not self._sweeping[1]:
+                owned = sorted(self._partitions)
+                if not owned:
+                    break
+                after = [p for p in owned if self._sweeping is None or p > self._sweeping[0]]
+                partition = (after or owned)[0]
+                self._sweeping = (partition, list(self._partitions[partition]))
+            partition, pending = self._sweeping
+            while pending and len(keys) < limit:
+                keys.append((partition, pending.pop()))
+            if len(keys) >= limit:
+                break
+        return keys
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget partitions this consumer no longer owns: their new owner reads them back."""

@@ -14,11 +14,16 @@ processing loop, not in the callback (aiokafka sends no heartbeats while the cal
 long read-back would get the process thrown out of the group); records of such a partition fetched
 before the pause are put back (the partition rewound to them). A commit the group refuses means
 this process was thrown out anyway and its partitions may have a new owner: it stops at once.
+
+With an ``expire`` function the state is swept a little at a time (``SWEEP_CHUNK`` keys every
+``SWEEP_INTERVAL`` seconds, between batches): what it forgets goes out as changelog records, so the
+state and its changelog do not grow for ever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +38,10 @@ from plumbing.kafka import Record, send_all
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[ConsumerRecord], list[Record]]
+#: A stored value in, what to keep out: the same object when unchanged, ``None`` to forget the key.
+Expire = Callable[[bytes], bytes | None]
+SWEEP_INTERVAL = 1.0
+SWEEP_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class BatchProcessor(ConsumerRebalanceListener):
 
     def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, reader: AIOKafkaConsumer,
                  state: PartitionedState, routes: dict[str, Route], *, dead_letters: str, source: str,
-                 name: str, batch_size: int) -> None:
+                 name: str, batch_size: int, expire: Expire | None = None) -> None:
         self._consumer = consumer
         self._producer = producer
         self._reader = reader  # group-less, for reading the changelog back
@@ -58,6 +67,8 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._batch_size = batch_size
         self._lock = asyncio.Lock()  # held by a batch from handling to commit, and by each rebalance step
         self._unrestored: set[TopicPartition] = set()  # assigned and paused until their state is back
+        self._expire = expire
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL
 
     @property
     def topics(self) -> list[str]:
@@ -72,6 +83,8 @@ class BatchProcessor(ConsumerRebalanceListener):
             if batches:
                 async with self._lock:
                     await self._process(batches)
+            if self._expire is not None and time.monotonic() >= self._next_sweep:
+                await self._sweep(self._expire)
 
     async def _restore(self) -> None:
         """Read back the state of newly assigned partitions, then let their records in."""
@@ -83,6 +96,14 @@ class BatchProcessor(ConsumerRebalanceListener):
                 log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
                 raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
             self._consumer.resume(*pending)
+
+    async def _sweep(self, expire: Expire) -> None:
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL
+        async with self._lock:
+            changes = self._state.sweep(SWEEP_CHUNK, expire)
+            await send_all(self._producer, changes)
+        if changes:
+            log.info("state_swept", changelog=self._state.changelog, changed=len(changes))
 
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         outgoing: list[Record] = []

@@ -60,7 +60,8 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
         partition_assignment_strategy=(RangePartitionAssignor,),
     )
     processor = BatchProcessor(consumer, producer, reader, state, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
-                               source=source, name=SERVICE, batch_size=settings.router_batch_size)
+                               source=source, name=SERVICE, batch_size=settings.router_batch_size,
+                               expire=records.expire)
     consumer.subscribe(processor.topics, listener=processor)
     try:
         await reader.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import structlog
 from aiokafka import ConsumerRecord
 
 from plumbing.calendar import WorkingDayCalendar
@@ -24,6 +25,7 @@ from schemas.topics import CASE_EVENTS
 from services.router import handlers
 from services.router.domain import Classifier, PartyState
 
+log = structlog.get_logger(__name__)
 SERVICE = "router"
 #: Party states kept parsed in memory beside their stored bytes.
 PARSED_STATES = 100_000
@@ -55,6 +57,7 @@ class RouterRecords:
         self._calendar = calendar
         self._source = source
         self._parsed: dict[bytes, tuple[bytes, PartyState]] = {}  # key -> (stored bytes, their parse)
+        self._latest: dt.datetime | None = None  # the latest receipt time routed: the clock state expires by
 
     def question(self, record: ConsumerRecord) -> list[Record]:
         question = decode(QuestionAsked, record.value)
@@ -62,6 +65,8 @@ class RouterRecords:
         if party and record.key != party.pseudonym.encode():
             raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")
         state = self._party_state(record) if party else None
+        if self._latest is None or question.data.received_at > self._latest:
+            self._latest = question.data.received_at
         outgoing, new_state = handlers.handle_question(
             question, state, classifier=self._classifier, calendar=self._calendar, source=self._source,
             now=dt.datetime.now(dt.timezone.utc))
@@ -79,6 +84,25 @@ class RouterRecords:
         resolved = CaseResolved.model_validate_json(record.value)  # validated before re-keying
         state = self._party_state(record)
         return self._remember(record, state, handlers.handle_case_resolved(resolved, state))
+
+    def expire(self, raw: bytes) -> bytes | None:
+        """A stored party state without what is too old to matter; ``None`` when nothing is left.
+
+        "Old" is measured against the latest question routed (never later than the wall clock), not
+        the wall clock alone: replaying last month's questions must not forget what they need, and
+        while no question comes in nothing is forgotten.
+        """
+        if self._latest is None:
+            return raw
+        try:
+            state = PartyState.model_validate_json(raw)
+        except ValueError:
+            log.error("party_state_unreadable", changelog=self._state.changelog)
+            return raw  # kept as it is: routing refuses it loudly when the party comes back
+        kept = state.expired(min(self._latest, dt.datetime.now(dt.timezone.utc)))
+        if kept is None:
+            return None
+        return raw if kept is state else kept.model_dump_json().encode()
 
     def _party_state(self, record: ConsumerRecord) -> PartyState | None:
         raw = self._state.get(record.partition, record.key)

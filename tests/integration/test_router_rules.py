@@ -1,5 +1,6 @@
 """The one-desk rules through the router process on the real broker, and its state across a crash."""
 
+import asyncio
 import datetime as dt
 import os
 
@@ -14,9 +15,9 @@ pytestmark = pytest.mark.integration
 PARTY = PartyRef(pseudonym="b" * 64, identified_by="bsn")
 
 
-def question(contact_id, text=None, *, party=PARTY, channel="web", subject_code=None, **data):
+def question(contact_id, text=None, *, party=PARTY, channel="web", subject_code=None, received_at=NOW, **data):
     body = QuestionData(contact_id=contact_id, channel=channel, text=text, subject_code=subject_code, party=party,
-                        received_at=NOW, **data)
+                        received_at=received_at, **data)
     return QuestionAsked.create(source=SOURCE, data=body, subject=body.partition_key(), time=NOW)
 
 
@@ -88,3 +89,18 @@ async def test_referral_complaint_callback_unknown_and_the_same_answer_on_every_
               for r in requests}
     assert opened["complaint"].legal_basis == "Awb art. 9:11"
     assert opened["callback"].case_type == "terugbelverzoek"
+
+
+async def test_a_party_with_nothing_recent_is_forgotten_and_a_recent_one_is_not(service, topics):
+    service("router")
+    quiet = PartyRef(pseudonym="c" * 64, identified_by="bsn")
+    await ask(topics, question("long-ago", subject_code="paspoort-id", party=quiet, received_at=NOW - dt.timedelta(days=10)),
+              question("today", subject_code="paspoort-id"))  # the latest question routed: the router's clock
+
+    def forgotten(records) -> bool:
+        return any(r.key == quiet.pseudonym.encode() and r.value is None for r in records)
+
+    await topics.read("loket-router-party-state-changelog", until=forgotten, timeout=30)  # a tombstone: compacted away
+    await asyncio.sleep(2.5)  # both partitions swept again since
+    await ask(topics, question("today-again", subject_code="paspoort-id", channel="phone"))
+    assert (await decisions(topics, 3))["today-again"].repeat_contact is True  # today's question is remembered

@@ -261,3 +261,32 @@ async def test_a_read_back_that_gets_nowhere_gives_up_instead_of_waiting_forever
     with pytest.raises(StateUnavailable):
         await read_changelog(reader, [TopicPartition(CHANGELOG, 0)], stall_limit=0.05)
     assert reader.positions == {}  # unassigned again
+
+
+def test_a_sweep_goes_round_every_owned_partition_a_chunk_at_a_time():
+    state = PartitionedState(CHANGELOG)
+    state._partitions.update({0: {b"a": b"old", b"b": b"new"}, 1: {b"c": b"old"}, 2: {}})
+    seen = []
+
+    def expire(value: bytes) -> bytes | None:
+        seen.append(value)
+        return None if value == b"old" else value
+
+    first = state.sweep(2, expire)
+    second = state.sweep(1, expire)
+
+    assert sorted(seen) == [b"new", b"old", b"old"]  # every key once, over the two chunks
+    assert len(state.sweep(5, expire)) == 0 and seen[-1] == b"new"  # round again: only b is left
+    assert sorted(first + second) == [Record(CHANGELOG, b"a", None, 0), Record(CHANGELOG, b"c", None, 1)]
+    assert state.get(0, b"a") is None and state.get(0, b"b") == b"new" and state.get(1, b"c") is None
+
+
+async def test_the_processor_sweeps_its_state_between_batches(monkeypatch):
+    monkeypatch.setattr("plumbing.processor.SWEEP_INTERVAL", 0.0)
+    r = await rig(reader=FakeReader([(0, b"stale", b"1"), (0, b"fresh", b"2")]))
+    r.proc._expire = lambda value: None if value == b"1" else value
+    r.consumer.batches.append(({P0: [record(0, 0, key=b"fresh")]}, {}))
+    await r.run_until_drained()
+
+    assert ("send", CHANGELOG, b"stale", None, 0) in r.journal  # forgotten, and its tombstone published
+    assert r.state.get(0, b"fresh") == b"3"

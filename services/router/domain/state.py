@@ -14,6 +14,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 REPEAT_WINDOW = dt.timedelta(days=7)
 #: Most recent handled questions remembered per party: for redeliveries and repeat contacts.
 HANDLED_LIMIT = 30
+#: How long a handled question is remembered: long enough for repeat contacts, and far longer than a
+#: redelivery takes (minutes). A party with no open case and nothing handled since is forgotten.
+HANDLED_KEPT = REPEAT_WINDOW
 
 
 class _State(BaseModel):
@@ -76,3 +79,11 @@ class PartyState(_State):
     def with_handled(self, handled: Handled) -> "PartyState":
         """Remember a handled question, the most recent last, forgetting the oldest beyond the limit."""
         return self.model_copy(update={"handled": (*self.handled, handled)[-HANDLED_LIMIT:]})
+
+    def expired(self, now: dt.datetime) -> "PartyState | None":
+        """What is left at ``now`` once handled questions older than ``HANDLED_KEPT`` are forgotten;
+        ``None`` when nothing is left (open cases stay until they are resolved)."""
+        handled = tuple(h for h in self.handled if now - h.received_at <= HANDLED_KEPT)
+        if not handled and not self.open_cases:
+            return None
+        return self if handled == self.handled else self.model_copy(update={"handled": handled})

@@ -1,0 +1,59 @@
+"""Party state forgets what is too old to matter, so that it does not grow for ever."""
+
+import datetime as dt
+
+from aiokafka import ConsumerRecord
+
+from plumbing.calendar import WorkingDayCalendar
+from plumbing.changelog import PartitionedState
+from plumbing.settings import KafkaSettings
+from schemas import PartyRef, QuestionAsked, QuestionData
+from services.router.domain import Classifier
+from services.router.domain.state import HANDLED_KEPT, Handled, OpenCaseRef, PartyState
+from services.router.kafka import RouterRecords
+from tests.builders import NOW, SOURCE
+from tests.org import TEST_ORGANISATION
+
+
+def handled(key: str, days_ago: float, before: dt.datetime = NOW) -> Handled:
+    return Handled(question_key=key, subject_code="paspoort-id", received_at=before - dt.timedelta(days=days_ago),
+                   outcome="answered")
+
+
+def test_handled_questions_older_than_the_repeat_window_are_forgotten():
+    state = PartyState(handled=(handled("old", 8), handled("recent", 2)))
+    assert state.expired(NOW).handled == (handled("recent", 2),)
+
+
+def test_a_party_with_nothing_recent_and_no_open_case_is_forgotten_altogether():
+    assert PartyState(handled=(handled("old", HANDLED_KEPT.days + 1),)).expired(NOW) is None
+
+
+def test_an_open_case_keeps_the_party_however_old_its_questions():
+    case = OpenCaseRef(case_id="c-1", subject_code="container-kapot", opened_by="q", due_date=dt.date(2026, 1, 5))
+    state = PartyState(open_cases=(case,), handled=(handled("old", 60),))
+    assert state.expired(NOW) == PartyState(open_cases=(case,))
+
+
+def test_a_state_with_nothing_to_forget_is_returned_as_it_is():
+    state = PartyState(handled=(handled("recent", 1),))
+    assert state.expired(NOW) is state
+
+
+def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clock():
+    state = PartitionedState("changelog")
+    state._partitions[0] = {}
+    records = RouterRecords(KafkaSettings(), state, "closures", classifier=Classifier(TEST_ORGANISATION),
+                            calendar=WorkingDayCalendar(), source=SOURCE)
+    latest = NOW - dt.timedelta(days=30)  # replaying last month's questions
+    stale = PartyState(handled=(handled("old", 8, before=latest),)).model_dump_json().encode()
+    assert records.expire(stale) is stale  # no question routed yet: no clock to forget by
+
+    party = PartyRef(pseudonym="a" * 64, identified_by="bsn")
+    data = QuestionData(contact_id="c-1", channel="web", subject_code="paspoort-id", party=party, received_at=latest)
+    question = QuestionAsked.create(source=SOURCE, data=data, subject=party.pseudonym, time=NOW)
+    records.question(ConsumerRecord("contacts", 0, 0, 0, 0, party.pseudonym.encode(), question.to_bytes(),
+                                    None, 64, 100, ()))
+    fresh = PartyState(handled=(handled("recent", 6, before=latest),)).model_dump_json().encode()
+    assert records.expire(stale) is None  # eight days before the latest question
+    assert records.expire(fresh) is fresh  # six days before it: kept, though 36 days before the wall clock
