@@ -135,6 +135,7 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand is sent and committed first
             self._state.drop({tp.partition for tp in revoked if self._routes[tp.topic].stateful})
+            self._unrestored -= revoked  # not read back, nor resumed, for the process that owned them
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:

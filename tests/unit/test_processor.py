@@ -51,6 +51,8 @@ class FakeConsumer:
         self.paused |= set(partitions)
 
     def resume(self, *partitions: TopicPartition) -> None:
+        if not set(partitions) <= self.assigned:
+            raise AssertionError("aiokafka refuses to resume a partition it is not assigned")
         self.paused -= set(partitions)
 
     async def getmany(self, timeout_ms: int, max_records: int):
@@ -290,3 +292,12 @@ async def test_the_processor_sweeps_its_state_between_batches(monkeypatch):
 
     assert ("send", CHANGELOG, b"stale", None, 0) in r.journal  # forgotten, and its tombstone published
     assert r.state.get(0, b"fresh") == b"3"
+
+
+async def test_partitions_revoked_before_their_state_was_read_back_are_not_read_back():
+    r = await rig()
+    await r.proc.on_partitions_revoked({P0})
+    r.consumer.assigned = set()
+    await r.run_until_drained()
+
+    assert not r.state.owns(0) and r.journal == []
