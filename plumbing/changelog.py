@@ -2,9 +2,10 @@
 
 Partition p of a consumer's input and partition p of its changelog hold the same keys, so the
 consumer that owns input partition p owns that state. It reads the changelog partition from the
-start before it handles any input of it; every change is a changelog record that goes out with the
-consumer's output, before the input offsets are committed. After a crash the state is therefore at
-least as new as the committed offsets, and a redelivered record finds its own effect in the state.
+start before it handles any input of it; every change a record makes is a changelog record that
+goes out with the consumer's output, before the input offsets are committed. After a crash the
+state is therefore at least as new as the committed offsets, and a redelivered record finds its
+own effect in the state. Sweeps that forget old keys write changelog records (tombstones) too.
 """
 
 from __future__ import annotations
@@ -50,25 +51,25 @@ class PartitionedState:
             self._partitions[partition][key] = value
         return Record(self.changelog, key, value, partition)
 
-    def sweep(self, limit: int, expire: Callable[[bytes], bytes | None]) -> list[Record]:
-        """Pass the next ``limit`` keys' values through ``expire`` (round the owned partitions, one at a
-        time) and keep what it returns: the same object when unchanged, ``None`` to forget the key.
-        Returns the changelog records of the changes."""
+    def sweep(self, limit: int, expire: Callable[[int, bytes], bytes | None], partitions: set[int]) -> list[Record]:
+        """Pass the next ``limit`` keys' values of these partitions through ``expire`` (round them, one
+        at a time) and keep what it returns: the same object when unchanged, ``None`` to forget the
+        key. Returns the changelog records of the changes."""
         records = []
-        for partition, key in self._next_keys(limit):
+        for partition, key in self._next_keys(limit, partitions & self.owned()):
             value = self._partitions.get(partition, {}).get(key)
             if value is None:
                 continue  # forgotten, or its partition dropped, since the round began
-            kept = expire(value)
+            kept = expire(partition, value)
             if kept is not value:
                 records.append(self.put(partition, key, kept))
         return records
 
-    def _next_keys(self, limit: int) -> list[tuple[int, bytes]]:
+    def _next_keys(self, limit: int, partitions: set[int]) -> list[tuple[int, bytes]]:
         keys: list[tuple[int, bytes]] = []
-        for _ in range(len(self._partitions) + 1):  # each owned partition at most once per call
-            if self._sweeping is None or not self._sweeping[1]:
-                owned = sorted(self._partitions)
+        for _ in range(len(partitions) + 1):  # each partition at most once per call
+            if self._sweeping is None or not self._sweeping[1] or self._sweeping[0] not in partitions:
+                owned = sorted(partitions)
                 if not owned:
                     break
                 after = [p for p in owned if self._sweeping is None or p > self._sweeping[0]]
@@ -85,22 +86,12 @@ class PartitionedState:
         """Forget partitions this consumer no longer owns: their new owner reads them back."""
         for partition in partitions:
             self._partitions.pop(partition, None)
+            if self._sweeping is not None and self._sweeping[0] == partition:
+                self._sweeping = None
 
-    async def restore(self, reader: AIOKafkaConsumer, partitions: Iterable[int]) -> int:
-        """Read these partitions of the changelog from the start into memory; returns the keys restored.
-
-        ``reader`` is a started consumer without a group; this assigns it the changelog partitions.
-        """
-        wanted = sorted(set(partitions) - self.owned())
-        if not wanted:
-            return 0
-        started = time.monotonic()
-        restored = await read_changelog(reader, [TopicPartition(self.changelog, p) for p in wanted])
-        self._partitions.update(restored)
-        keys = sum(len(data) for data in restored.values())
-        log.info("state_restored", changelog=self.changelog, partitions=wanted, keys=keys,
-                 seconds=round(time.monotonic() - started, 3))
-        return keys
+    def install(self, data: dict[int, dict[bytes, bytes]]) -> None:
+        """Own these partitions, with their keys as read back from the changelog."""
+        self._partitions.update(data)
 
 
 async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartition],

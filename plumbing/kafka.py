@@ -75,7 +75,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
 
 
 async def _check_partitions(admin: AIOKafkaAdminClient, names: list[str], expected: int) -> None:
-    """Keyed state (the router's per-party table) needs every topic of a deployment to have the same
+    """Keyed state (the router's per-party state) needs every topic of a deployment to have the same
     partition count; a topic made with another count would silently split a party's history."""
     if not names:
         return

@@ -6,18 +6,24 @@ batch's offsets: at-least-once, with one await per batch rather than per record.
 the send and the commit redelivers the batch, and the state, restored from its changelog, already
 holds what the batch did: handlers use it to repeat themselves instead of acting twice.
 
-Partitions move between processes in rebalances. Records are never handled against state the process
-no longer owns or has not read back yet. aiokafka returns no records while a rebalance is under way,
-and only records of the current assignment; the revocation callback waits for the batch in hand to
-be sent and committed; newly assigned partitions are paused and their state is read back by the
-processing loop, not in the callback (aiokafka sends no heartbeats while the callback runs, and a
-long read-back would get the process thrown out of the group); records of such a partition fetched
-before the pause are put back (the partition rewound to them). A commit the group refuses means
-this process was thrown out anyway and its partitions may have a new owner: it stops at once.
+Partitions move between processes in rebalances (aiokafka revokes every partition and assigns anew
+each time), and records are never handled against state the process does not own or has not read
+back yet:
+- aiokafka returns no records while a rebalance is under way, and only records of the current
+  assignment; the revocation callback waits for the batch in hand to be sent and committed;
+- assigned partitions are paused and their state is read back in a background task: aiokafka sends
+  no heartbeats while the assignment callback runs, and a processing loop that stopped polling
+  for five minutes would be thrown out of the group. Once read, the state is taken in and the
+  partitions resumed, unless a rebalance came meanwhile (then it is read again). Records of such a
+  partition fetched before the pause are put back (the partition rewound to them);
+- a commit the group refuses means this process was thrown out and its partitions may have a new
+  owner: it stops at once.
 
 With an ``expire`` function the state is swept a little at a time (``SWEEP_CHUNK`` keys every
-``SWEEP_INTERVAL`` seconds, between batches): what it forgets goes out as changelog records, so the
-state and its changelog do not grow for ever.
+``SWEEP_INTERVAL`` seconds): what it forgets or trims goes out as changelog records, so the state
+and its changelog do not grow for ever. Only partitions that have committed input since they were
+assigned are swept, and the sweep first commits their offsets again, so a process thrown out of
+the group stops before it can overwrite the new owner's state.
 """
 
 from __future__ import annotations
@@ -31,15 +37,15 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from plumbing.changelog import PartitionedState
+from plumbing.changelog import PartitionedState, read_changelog
 from plumbing.deadletters import guarded
 from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record, send_all
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[ConsumerRecord], list[Record]]
-#: A stored value in, what to keep out: the same object when unchanged, ``None`` to forget the key.
-Expire = Callable[[bytes], bytes | None]
+#: A partition and a stored value in, what to keep out: the same object when unchanged, ``None`` to forget the key.
+Expire = Callable[[int, bytes], bytes | None]
 SWEEP_INTERVAL = 1.0
 SWEEP_CHUNK = 1000
 
@@ -67,6 +73,9 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._batch_size = batch_size
         self._lock = asyncio.Lock()  # held by a batch from handling to commit, and by each rebalance step
         self._unrestored: set[TopicPartition] = set()  # assigned and paused until their state is back
+        self._restoring: asyncio.Task[None] | None = None
+        self._generation = 0  # counts rebalance steps: state read before one is not taken in after it
+        self._committed: dict[TopicPartition, int] = {}  # stateful partitions' offsets committed since assigned
         self._expire = expire
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
 
@@ -76,32 +85,52 @@ class BatchProcessor(ConsumerRebalanceListener):
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Process batches until ``stopping`` is set. A failed send raises, and nothing of its batch is committed."""
-        while not stopping.is_set():
-            if self._unrestored:
-                await self._restore()
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-            if batches:
-                async with self._lock:
-                    await self._process(batches)
-            if self._expire is not None and time.monotonic() >= self._next_sweep:
-                await self._sweep(self._expire)
+        try:
+            while not stopping.is_set():
+                self._follow_restore()
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                if batches:
+                    async with self._lock:
+                        await self._process(batches)
+                if self._expire is not None and time.monotonic() >= self._next_sweep:
+                    await self._sweep(self._expire)
+        finally:
+            if self._restoring is not None:
+                self._restoring.cancel()
 
-    async def _restore(self) -> None:
-        """Read back the state of newly assigned partitions, then let their records in."""
-        async with self._lock:  # a rebalance waits for this, so the assignment stays as it is
-            pending, self._unrestored = self._unrestored, set()
-            try:
-                await self._state.restore(self._reader, {tp.partition for tp in pending})
-            except Exception as exc:
-                log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
-                raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
+    def _follow_restore(self) -> None:
+        """Start reading back the paused partitions' state, or raise what stopped the last read-back."""
+        if self._restoring is not None and self._restoring.done():
+            finished, self._restoring = self._restoring, None
+            finished.result()
+        if self._restoring is None and self._unrestored:
+            self._restoring = asyncio.create_task(self._restore(self._generation, set(self._unrestored)))
+
+    async def _restore(self, generation: int, pending: set[TopicPartition]) -> None:
+        partitions = sorted({tp.partition for tp in pending})
+        started = time.monotonic()
+        try:
+            data = await read_changelog(self._reader, [TopicPartition(self._state.changelog, p) for p in partitions])
+        except Exception as exc:
+            log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
+            raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
+        async with self._lock:
+            if generation != self._generation:
+                return  # a rebalance came while reading: what was read may be stale, read again
+            self._state.install(data)
+            self._unrestored -= pending
             self._consumer.resume(*pending)
+        log.info("state_restored", changelog=self._state.changelog, partitions=partitions,
+                 keys=sum(len(keys) for keys in data.values()), seconds=round(time.monotonic() - started, 3))
 
     async def _sweep(self, expire: Expire) -> None:
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         async with self._lock:
-            changes = self._state.sweep(SWEEP_CHUNK, expire)
-            await send_all(self._producer, changes)
+            proven = dict(self._committed)
+            changes = self._state.sweep(SWEEP_CHUNK, expire, {tp.partition for tp in proven})
+            if changes:
+                await self._commit(proven)  # still this group's owner of them? (or stop before writing)
+                await send_all(self._producer, changes)
         if changes:
             log.info("state_swept", changelog=self._state.changelog, changed=len(changes))
 
@@ -125,6 +154,7 @@ class BatchProcessor(ConsumerRebalanceListener):
             return
         try:
             await self._consumer.commit(offsets)
+            self._committed.update((tp, o) for tp, o in offsets.items() if self._routes[tp.topic].stateful)
         except CommitFailedError as exc:
             # Not a normal rebalance (the revocation waits for this commit): the group has moved on
             # without this process, whose state may be stale by now. The batch is read again by
@@ -134,11 +164,15 @@ class BatchProcessor(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand is sent and committed first
+            self._generation += 1
             self._state.drop({tp.partition for tp in revoked if self._routes[tp.topic].stateful})
             self._unrestored -= revoked  # not read back, nor resumed, for the process that owned them
+            for tp in revoked:
+                self._committed.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
+            self._generation += 1
             stateful = {tp for tp in assigned if self._routes[tp.topic].stateful}
             self._state.drop(self._state.owned() - {tp.partition for tp in stateful})
             self._unrestored = {tp for tp in stateful if not self._state.owns(tp.partition)}

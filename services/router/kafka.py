@@ -57,7 +57,7 @@ class RouterRecords:
         self._calendar = calendar
         self._source = source
         self._parsed: dict[bytes, tuple[bytes, PartyState]] = {}  # key -> (stored bytes, their parse)
-        self._latest: dt.datetime | None = None  # the latest receipt time routed: the clock state expires by
+        self._latest: dict[int, dt.datetime] = {}  # per partition, the latest receipt time routed: the clock it expires by
 
     def question(self, record: ConsumerRecord) -> list[Record]:
         question = decode(QuestionAsked, record.value)
@@ -65,8 +65,9 @@ class RouterRecords:
         if party and record.key != party.pseudonym.encode():
             raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")
         state = self._party_state(record) if party else None
-        if self._latest is None or question.data.received_at > self._latest:
-            self._latest = question.data.received_at
+        latest = self._latest.get(record.partition)
+        if latest is None or question.data.received_at > latest:
+            self._latest[record.partition] = question.data.received_at
         outgoing, new_state = handlers.handle_question(
             question, state, classifier=self._classifier, calendar=self._calendar, source=self._source,
             now=dt.datetime.now(dt.timezone.utc))
@@ -85,21 +86,22 @@ class RouterRecords:
         state = self._party_state(record)
         return self._remember(record, state, handlers.handle_case_resolved(resolved, state))
 
-    def expire(self, raw: bytes) -> bytes | None:
+    def expire(self, partition: int, raw: bytes) -> bytes | None:
         """A stored party state without what is too old to matter; ``None`` when nothing is left.
 
-        "Old" is measured against the latest question routed (never later than the wall clock), not
-        the wall clock alone: replaying last month's questions must not forget what they need, and
-        while no question comes in nothing is forgotten.
+        "Old" is measured against the latest question routed in the same partition (never later than
+        the wall clock), not the wall clock alone: a partition replaying last month's questions must
+        not forget what they need, and while a partition routes nothing it forgets nothing.
         """
-        if self._latest is None:
+        latest = self._latest.get(partition)
+        if latest is None:
             return raw
         try:
             state = PartyState.model_validate_json(raw)
         except ValueError:
             log.error("party_state_unreadable", changelog=self._state.changelog)
             return raw  # kept as it is: routing refuses it loudly when the party comes back
-        kept = state.expired(min(self._latest, dt.datetime.now(dt.timezone.utc)))
+        kept = state.expired(min(latest, dt.datetime.now(dt.timezone.utc)))
         if kept is None:
             return None
         return raw if kept is state else kept.model_dump_json().encode()

@@ -59,7 +59,11 @@ class FakeConsumer:
         if not self.batches:
             await asyncio.sleep(0)
             return {}
-        batch, steps = self.batches.pop(0)
+        batch, steps = self.batches[0]
+        if "during" not in steps and set(batch) & self.paused:  # fetched once they are resumed
+            await asyncio.sleep(0)
+            return {}
+        self.batches.pop(0)
         if "during" in steps:
             await steps["during"]()
         if "beside" in steps:
@@ -69,10 +73,10 @@ class FakeConsumer:
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.journal.append(("seek", tp.partition, offset))
 
-    fenced = False
+    commits_allowed: int | None = None  # then the group throws this process out
 
     async def commit(self, offsets):
-        if self.fenced:
+        if self.commits_allowed is not None and sum(e[0] == "commit" for e in self.journal) >= self.commits_allowed:
             raise CommitFailedError("the group has already rebalanced")
         self.journal.append(("commit", {tp.partition: o for tp, o in offsets.items()}))
 
@@ -80,10 +84,13 @@ class FakeConsumer:
 class FakeReader:
     """A changelog of (partition, key, value) records, read back like a group-less consumer would."""
 
-    def __init__(self, changelog: list[tuple[int, bytes, bytes | None]], fail: bool = False, stuck: bool = False) -> None:
-        self.changelog, self.fail, self.stuck, self.positions = changelog, fail, stuck, {}
+    def __init__(self, changelog: list[tuple[int, bytes, bytes | None]], fail: bool = False, stuck: bool = False,
+                 delay: float = 0.0) -> None:
+        self.changelog, self.fail, self.stuck, self.delay, self.positions = changelog, fail, stuck, delay, {}
+        self.reads = 0
 
     def assign(self, partitions):
+        self.reads += 1
         self.positions = {tp: 0 for tp in partitions}
 
     async def seek_to_beginning(self, *partitions):
@@ -91,6 +98,7 @@ class FakeReader:
             self.positions[tp] = 0
 
     async def end_offsets(self, partitions):
+        await asyncio.sleep(self.delay)
         if self.fail:
             raise ConnectionError("broker gone")
         return {tp: len(self._records(tp.partition)) for tp in partitions}
@@ -205,13 +213,12 @@ async def test_records_fetched_before_their_partition_was_paused_are_rewound_unt
     async def assign_both():
         await r.proc.on_partitions_assigned({P0, P1})
 
-    r.consumer.batches.append(({P0: [record(0, 0)], P1: [record(1, 8)]}, {"during": assign_both}))
+    r.consumer.batches.append(({P1: [record(1, 8)]}, {"during": assign_both}))  # fetched, then paused
     r.consumer.batches.append(({P1: [record(1, 8)]}, {}))  # fetched again from where it was rewound to
     await r.run_until_drained()
 
-    assert r.journal[:4] == [("seek", 1, 8), ("send", "out", b"k", b"1", None), ("send", CHANGELOG, b"k", b"1", 0),
-                             ("commit", {0: 1})]
-    assert r.journal[4:] == [("send", "out", b"k", b"8", None), ("send", CHANGELOG, b"k", b"8", 1), ("commit", {1: 9})]
+    assert r.journal == [("seek", 1, 8), ("send", "out", b"k", b"8", None), ("send", CHANGELOG, b"k", b"8", 1),
+                         ("commit", {1: 9})]
 
 
 async def test_a_failed_send_stops_the_processor_without_committing():
@@ -251,7 +258,7 @@ async def test_a_record_the_handler_fails_on_becomes_a_dead_letter_and_the_batch
 
 async def test_a_refused_commit_stops_the_processor_it_was_thrown_out_of_the_group():
     r = await rig()
-    r.consumer.fenced = True
+    r.consumer.commits_allowed = 0
     r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
 
     with pytest.raises(ConsumerFenced):
@@ -270,34 +277,60 @@ def test_a_sweep_goes_round_every_owned_partition_a_chunk_at_a_time():
     state._partitions.update({0: {b"a": b"old", b"b": b"new"}, 1: {b"c": b"old"}, 2: {}})
     seen = []
 
-    def expire(value: bytes) -> bytes | None:
+    def expire(partition: int, value: bytes) -> bytes | None:
         seen.append(value)
         return None if value == b"old" else value
 
-    first = state.sweep(2, expire)
-    second = state.sweep(1, expire)
+    first = state.sweep(2, expire, {0, 1, 2})
+    second = state.sweep(1, expire, {0, 1, 2})
 
     assert sorted(seen) == [b"new", b"old", b"old"]  # every key once, over the two chunks
-    assert len(state.sweep(5, expire)) == 0 and seen[-1] == b"new"  # round again: only b is left
+    assert len(state.sweep(5, expire, {0, 1, 2})) == 0 and seen[-1] == b"new"  # round again: only b is left
+    assert state.sweep(5, expire, {1, 2}) == [] and seen[-1] == b"new"  # only the partitions asked for
     assert sorted(first + second) == [Record(CHANGELOG, b"a", None, 0), Record(CHANGELOG, b"c", None, 1)]
     assert state.get(0, b"a") is None and state.get(0, b"b") == b"new" and state.get(1, b"c") is None
 
 
-async def test_the_processor_sweeps_its_state_between_batches(monkeypatch):
+async def test_the_processor_sweeps_its_state_once_it_has_committed_and_proves_it_still_may(monkeypatch):
     monkeypatch.setattr("plumbing.processor.SWEEP_INTERVAL", 0.0)
     r = await rig(reader=FakeReader([(0, b"stale", b"1"), (0, b"fresh", b"2")]))
-    r.proc._expire = lambda value: None if value == b"1" else value
+    r.proc._expire = lambda partition, value: None if value == b"1" else value
+    for _ in range(3):
+        r.consumer.batches.append(({}, {}))  # idle polls: nothing committed yet, so nothing swept
+    await r.run_until_drained()
+    assert r.journal == [] and r.state.get(0, b"stale") == b"1"
+
     r.consumer.batches.append(({P0: [record(0, 0, key=b"fresh")]}, {}))
     await r.run_until_drained()
 
-    assert ("send", CHANGELOG, b"stale", None, 0) in r.journal  # forgotten, and its tombstone published
-    assert r.state.get(0, b"fresh") == b"3"
+    tombstone = ("send", CHANGELOG, b"stale", None, 0)
+    assert r.journal[-2:] == [("commit", {0: 1}), tombstone]  # offsets committed again just before it
+    assert r.state.get(0, b"fresh") == b"3" and r.state.get(0, b"stale") is None
 
 
-async def test_partitions_revoked_before_their_state_was_read_back_are_not_read_back():
-    r = await rig()
-    await r.proc.on_partitions_revoked({P0})
-    r.consumer.assigned = set()
+async def test_a_process_thrown_out_of_the_group_stops_before_its_sweep_writes_anything(monkeypatch):
+    monkeypatch.setattr("plumbing.processor.SWEEP_INTERVAL", 0.0)
+    r = await rig(reader=FakeReader([(0, b"stale", b"1")]))
+    r.proc._expire = lambda partition, value: None if value == b"1" else value
+    r.consumer.commits_allowed = 1  # the batch's commit; the sweep's is refused
+    r.consumer.batches.append(({P0: [record(0, 0, key=b"other")]}, {}))
+
+    with pytest.raises(ConsumerFenced):
+        await asyncio.wait_for(r.proc.run(asyncio.Event()), timeout=5)
+    assert not any(entry[:3] == ("send", CHANGELOG, b"stale") for entry in r.journal)
+
+
+async def test_state_read_while_a_rebalance_came_is_read_again():
+    reader = FakeReader([(0, b"k", b"1")], delay=0.02)
+    r = await rig(reader=reader)
+
+    async def rebalance():
+        await r.proc.on_partitions_revoked({P0})
+        await r.proc.on_partitions_assigned({P0})
+
+    r.consumer.batches.append(({}, {"beside": rebalance}))  # while the first read-back is under way
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
     await r.run_until_drained()
 
-    assert not r.state.owns(0) and r.journal == []
+    assert reader.reads == 2
+    assert ("send", "out", b"k", b"2", None) in r.journal

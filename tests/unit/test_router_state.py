@@ -47,7 +47,7 @@ def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clo
                             calendar=WorkingDayCalendar(), source=SOURCE)
     latest = NOW - dt.timedelta(days=30)  # replaying last month's questions
     stale = PartyState(handled=(handled("old", 8, before=latest),)).model_dump_json().encode()
-    assert records.expire(stale) is stale  # no question routed yet: no clock to forget by
+    assert records.expire(0, stale) is stale  # no question routed yet: no clock to forget by
 
     party = PartyRef(pseudonym="a" * 64, identified_by="bsn")
     data = QuestionData(contact_id="c-1", channel="web", subject_code="paspoort-id", party=party, received_at=latest)
@@ -55,5 +55,6 @@ def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clo
     records.question(ConsumerRecord("contacts", 0, 0, 0, 0, party.pseudonym.encode(), question.to_bytes(),
                                     None, 64, 100, ()))
     fresh = PartyState(handled=(handled("recent", 6, before=latest),)).model_dump_json().encode()
-    assert records.expire(stale) is None  # eight days before the latest question
-    assert records.expire(fresh) is fresh  # six days before it: kept, though 36 days before the wall clock
+    assert records.expire(1, stale) is stale  # partition 1 has routed nothing: its clock has not started
+    assert records.expire(0, stale) is None  # eight days before the latest question
+    assert records.expire(0, fresh) is fresh  # six days before it: kept, though 36 days before the wall clock
