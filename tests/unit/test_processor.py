@@ -5,123 +5,15 @@ from dataclasses import dataclass
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
 
 from plumbing.changelog import PartitionedState, read_changelog
 from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record
 from plumbing.processor import BatchProcessor, Route
 from tests.builders import SOURCE
+from tests.fakes import FakeConsumer, FakeProducer, FakeReader, Journal, record
 
 IN, CHANGELOG = "in", "in-changelog"
-
-
-def record(partition: int, offset: int, key: bytes = b"k", value: bytes | None = b"v", topic: str = IN) -> ConsumerRecord:
-    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key), len(value or b""), ())
-
-
-class Journal(list):
-    """What the stand-ins did, in order."""
-
-
-class FakeProducer:
-    def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0) -> None:
-        self.journal, self.fail, self.delay = journal, fail, delay
-
-    async def send(self, topic, value, key=None, partition=None):
-        if self.fail:
-            raise ConnectionError("broker gone")
-        self.journal.append(("send", topic, key, value, partition))
-        return asyncio.ensure_future(asyncio.sleep(self.delay))
-
-
-class FakeConsumer:
-    """Hands out queued batches; with a batch it may run a rebalance step, as aiokafka's coordinator would:
-    ``during`` the fetch (its callback runs before the batch is returned) or ``beside`` the processing."""
-
-    def __init__(self, journal: Journal, assigned: set[TopicPartition]) -> None:
-        self.journal, self.assigned = journal, assigned
-        self.batches: list = []  # (batch, {"during": step} or {"beside": step} or {})
-        self.paused: set[TopicPartition] = set()
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.assigned)
-
-    def pause(self, *partitions: TopicPartition) -> None:
-        self.paused |= set(partitions)
-
-    def resume(self, *partitions: TopicPartition) -> None:
-        if not set(partitions) <= self.assigned:
-            raise AssertionError("aiokafka refuses to resume a partition it is not assigned")
-        self.paused -= set(partitions)
-
-    async def getmany(self, timeout_ms: int, max_records: int):
-        if not self.batches:
-            await asyncio.sleep(0)
-            return {}
-        batch, steps = self.batches[0]
-        if "during" not in steps and set(batch) & self.paused:  # fetched once they are resumed
-            await asyncio.sleep(0)
-            return {}
-        self.batches.pop(0)
-        if "during" in steps:
-            await steps["during"]()
-        if "beside" in steps:
-            asyncio.get_running_loop().create_task(steps["beside"]())
-        return batch
-
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        self.journal.append(("seek", tp.partition, offset))
-
-    commits_allowed: int | None = None  # then the group throws this process out
-
-    async def commit(self, offsets):
-        if self.commits_allowed is not None and sum(e[0] == "commit" for e in self.journal) >= self.commits_allowed:
-            raise CommitFailedError("the group has already rebalanced")
-        self.journal.append(("commit", {tp.partition: o for tp, o in offsets.items()}))
-
-
-class FakeReader:
-    """A changelog of (partition, key, value) records, read back like a group-less consumer would."""
-
-    def __init__(self, changelog: list[tuple[int, bytes, bytes | None]], fail: bool = False, stuck: bool = False,
-                 delay: float = 0.0) -> None:
-        self.changelog, self.fail, self.stuck, self.delay, self.positions = changelog, fail, stuck, delay, {}
-        self.reads = 0
-
-    def assign(self, partitions):
-        self.reads += 1
-        self.positions = {tp: 0 for tp in partitions}
-
-    async def seek_to_beginning(self, *partitions):
-        for tp in partitions:
-            self.positions[tp] = 0
-
-    async def end_offsets(self, partitions):
-        await asyncio.sleep(self.delay)
-        if self.fail:
-            raise ConnectionError("broker gone")
-        return {tp: len(self._records(tp.partition)) for tp in partitions}
-
-    async def position(self, tp):
-        return self.positions[tp]
-
-    async def getmany(self, *partitions, timeout_ms, max_records):
-        if self.stuck:  # the broker does not serve the changelog
-            await asyncio.sleep(0.001)
-            return {}
-        out = {}
-        for tp in partitions:
-            records = self._records(tp.partition)[self.positions[tp]:]
-            out[tp] = [record(tp.partition, self.positions[tp] + i, k, v, topic=CHANGELOG) for i, (k, v) in enumerate(records)]
-            self.positions[tp] += len(records)
-        return out
-
-    def unsubscribe(self):
-        self.positions = {}
-
-    def _records(self, partition: int) -> list[tuple[bytes, bytes | None]]:
-        return [(k, v) for p, k, v in self.changelog if p == partition]
 
 
 def counting(state: PartitionedState):
