@@ -95,8 +95,9 @@ class BatchProcessor(ConsumerRebalanceListener):
                 if self._expire is not None and time.monotonic() >= self._next_sweep:
                     await self._sweep(self._expire)
         finally:
-            if self._restoring is not None:
+            if self._restoring is not None:  # stop reading back before the reader is closed
                 self._restoring.cancel()
+                await asyncio.gather(self._restoring, return_exceptions=True)
 
     def _follow_restore(self) -> None:
         """Start reading back the paused partitions' state, or raise what stopped the last read-back."""
