@@ -85,12 +85,7 @@ class Topics:
         return topic_name(self.settings, spec)
 
     async def produce(self, spec: TopicSpec, value: bytes, key: bytes | None = None) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(self.name(spec), value, key=key)
-        finally:
-            await producer.stop()
+        await self.produce_many(spec, [(key, value)])
 
     async def produce_many(self, spec: TopicSpec, records: list[tuple[bytes | None, bytes]]) -> None:
         """Produce (key, value) records with one producer, waiting once for all of them."""

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 
 from plumbing.deadletters import Refused, decode, refuse
-from plumbing.kafka import topic_name
+from plumbing.kafka import Record, send_all, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import OpenCase
 from schemas.topics import DEAD_LETTERS
@@ -76,7 +76,5 @@ class OutboxPublisher:
         self._settings = settings
 
     async def __call__(self, messages: list[PendingMessage]) -> None:
-        futures = [
-            await self._producer.send(topic_name(self._settings, m.topic), m.payload, key=m.key.encode()) for m in messages
-        ]
-        await asyncio.gather(*futures)
+        await send_all(self._producer, [Record(topic_name(self._settings, m.topic), m.key.encode(), m.payload)
+                                        for m in messages])
