@@ -1,5 +1,5 @@
 """The organisation file: departments and desks, the subject catalog (onderwerpen), referral
-organisations and closing days, from one TOML file.
+organisations, closing days and the days decreed equal to holidays for legal terms, from one TOML file.
 
 A wrong file fails at start-up with the file, the key and the reason.
 """
@@ -98,7 +98,10 @@ class Organisation(_Config):
     departments: tuple[Department, ...]
     referrals: tuple[Referral, ...] = ()
     subjects: tuple[Subject, ...]
-    closing_days: tuple[dt.date, ...] = ()
+    closing_days: tuple[dt.date, ...] = Field(
+        (), description="The organisation's own closing days: they shift service norms, never legal terms.")
+    legal_designated_days: tuple[dt.date, ...] = Field(
+        (), description="Days a royal decree puts on a par with a general recognised holiday (Atw art. 3(3)).")
     _by_code: dict[str, Subject] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")

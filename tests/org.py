@@ -7,6 +7,7 @@ TEST_ORGANISATION = Organisation.model_validate({
     "general_subject": "algemeen",
     "callback_subject": "terugbelverzoek",
     "closing_days": ["2026-12-24", "2026-12-31"],
+    "legal_designated_days": ["2026-05-15"],  # the Friday after Ascension, by decree
     "desks": {"generalist": "kcc", "complaints": "klachten", "registry": "brp", "ideas": "kcc"},
     "departments": [{"code": c, "name": c.title()} for c in ("kcc", "burgerzaken", "afval", "klachten", "brp")],
     "referrals": [{"code": "belastingdienst", "name": "Belastingdienst", "phone": "0800-0543",

@@ -16,7 +16,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-from plumbing.calendar import WorkingDayCalendar
+from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
 from plumbing.kafka import ensure_topics, group_id, start_producer, topic_name
 from plumbing.lifecycle import run_until_signalled
@@ -41,7 +41,7 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
     source = source_urn(settings.oin, "loket-router")
     state = PartitionedState(internal.party_state.name)
     records = RouterRecords(settings, state, internal.closures.name, classifier=Classifier(organisation),
-                            calendar=WorkingDayCalendar(organisation.closing_days), source=source)
+                            calendar=TermCalendar.of(organisation), source=source)
     routes = {
         topic_name(settings, CONTACTS): Route(records.question, stateful=True),
         internal.closures.name: Route(records.closure, stateful=True),

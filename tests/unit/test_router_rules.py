@@ -4,14 +4,14 @@ import datetime as dt
 
 import pytest
 
-from plumbing.calendar import WorkingDayCalendar
+from plumbing.calendar import TermCalendar
 from schemas import Outcome, PartyRef, QuestionAsked, QuestionData
 from services.router.domain import Classifier, PartyState, case_id_for, route
 from tests.builders import SOURCE
 from tests.org import TEST_ORGANISATION
 
 CLASSIFIER = Classifier(TEST_ORGANISATION)
-CALENDAR = WorkingDayCalendar(TEST_ORGANISATION.closing_days)
+CALENDAR = TermCalendar.of(TEST_ORGANISATION)
 MONDAY = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
 PARTY = PartyRef(pseudonym="a" * 64, identified_by="bsn")
 
@@ -243,3 +243,19 @@ def test_the_service_norm_never_runs_past_the_legal_term():
     organisation.model_post_init(None)
     routing = route(event(q(subject_code="x")), classifier=Classifier(organisation), calendar=CALENDAR, now=MONDAY)
     assert routing.case.due_date == routing.case.legal_deadline == _dt.date(2026, 12, 21)
+
+
+def test_a_complaint_whose_six_weeks_end_on_the_fifth_of_may_is_due_the_next_day():
+    received = dt.datetime(2026, 3, 24, 10, 0, tzinfo=dt.timezone.utc)  # Tuesday; + 6 weeks = Tuesday 5 May
+    routing = decide(q("Ik wil een klacht indienen", received_at=received))
+    assert routing.case.legal_deadline == routing.case.due_date == dt.date(2026, 5, 6)
+    assert "uiterlijk 06-05-2026" in routing.decision.reason
+
+
+def test_a_legal_term_ending_on_a_closing_day_of_the_organisation_is_not_extended():
+    # The 4-week correction term from Thursday 26 November 2026 ends on Thursday 24 December: a closing
+    # day of the organisation, an ordinary day for the law. The 10-working-day norm comes first.
+    received = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.timezone.utc)
+    routing = decide(q("Mijn naam is verkeerd gespeld", received_at=received))
+    assert routing.case.legal_deadline == dt.date(2026, 12, 24)
+    assert routing.case.due_date == dt.date(2026, 12, 10)

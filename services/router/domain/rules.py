@@ -6,7 +6,8 @@
 4. Front-office answer: the catalog's knowledge answer, the same text on every channel.
 5. Escalation: a case for the subject's department, due in working days from its service norm;
    complaints (Awb art. 9:11, six weeks), corrections and ideas go to their own desks; a question
-   that matched nothing goes to the generalist desk.
+   that matched nothing goes to the generalist desk. A legal term ends by the Algemene termijnenwet
+   (``plumbing.calendar``), and the due date never runs past it.
 A live channel's explicit agent outcome wins over the catalog's default (it picks rule 1, 3, 4 or 5)
 but never skips rule 2: it cannot create a duplicate case. Only ordinary questions link: a second
 complaint, idea, callback request or unrecognised question is a case of its own.
@@ -28,7 +29,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from plumbing.calendar import WorkingDayCalendar
+from plumbing.calendar import TermCalendar
 from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
 from schemas.contacts import LIVE_CHANNELS
@@ -106,7 +107,7 @@ def route(
     state: PartyState | None = None,
     *,
     classifier: Classifier,
-    calendar: WorkingDayCalendar,
+    calendar: TermCalendar,
     now: dt.datetime,
 ) -> Routing:
     """Apply the one-desk rules to one question, given what we know of its party (None if unknown)."""
@@ -120,7 +121,7 @@ def route(
     return Routing(decision, case, _next_state(q, org, decision, case))
 
 
-def _replay(q: _Question, done: Handled, org: Organisation, calendar: WorkingDayCalendar) -> Routing:
+def _replay(q: _Question, done: Handled, org: Organisation, calendar: TermCalendar) -> Routing:
     """The decision a redelivered question got the first time; the party's state stays as it is."""
     if done.outcome == Outcome.LINKED:
         assert done.case_id is not None and done.due_date is not None
@@ -132,7 +133,7 @@ def _replay(q: _Question, done: Handled, org: Organisation, calendar: WorkingDay
     return Routing(decision.model_copy(update={"repeat_contact": done.repeat_contact}), case, q.state)
 
 
-def _decide(q: _Question, org: Organisation, calendar: WorkingDayCalendar) -> tuple[DecisionData, OpenCaseData | None]:
+def _decide(q: _Question, org: Organisation, calendar: TermCalendar) -> tuple[DecisionData, OpenCaseData | None]:
     # An agent's outcome only counts where an agent was: on a live channel.
     agent = q.data.agent_outcome if q.data.channel in LIVE_CHANNELS else None
     subject = q.subject
@@ -193,11 +194,11 @@ def _department(q: _Question, org: Organisation, rule: str) -> str:
     return desk or q.subject.department or org.desks.generalist
 
 
-def _escalate(q: _Question, org: Organisation, calendar: WorkingDayCalendar, *, rule: str,
+def _escalate(q: _Question, org: Organisation, calendar: TermCalendar, *, rule: str,
               terms: Subject | None) -> tuple[DecisionData, OpenCaseData]:
     assert terms is not None and terms.case_type is not None  # the organisation file guarantees it
-    legal = (calendar.working_day_on_or_after(q.received_on + dt.timedelta(weeks=terms.legal_term_weeks))
-             if terms.legal_term_weeks else None)
+    # The law's term on the Atw's calendar; the organisation's promise on its own working days.
+    legal = calendar.legal_term_end(q.received_on, weeks=terms.legal_term_weeks) if terms.legal_term_weeks else None
     norm = calendar.add_working_days(q.received_on, terms.norm_working_days) if terms.norm_working_days else None
     due = min(d for d in (norm, legal) if d is not None)  # the promise never runs past the law
     department = _department(q, org, rule)
