@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from plumbing.calendar import WorkingDayCalendar
+from plumbing.calendar import TermCalendar
 from schemas import CaseResolved, CloudEvent, OpenCase, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_REQUESTS, DECISIONS, TopicSpec
 from services.router import domain
@@ -26,7 +26,7 @@ def handle_question(
     state: PartyState | None,
     *,
     classifier: Classifier,
-    calendar: WorkingDayCalendar,
+    calendar: TermCalendar,
     source: str,
     now: dt.datetime,
 ) -> tuple[list[Outgoing], PartyState | None]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import ConsumerRecord
 
-from plumbing.calendar import WorkingDayCalendar
+from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
 from plumbing.deadletters import Refused, decode, decode_one_of
 from plumbing.kafka import InternalTopic, Record, group_id, topic_name
@@ -49,7 +49,7 @@ class RouterRecords:
     """One handler per input topic, each turning a consumer record into the records to publish."""
 
     def __init__(self, settings: KafkaSettings, state: PartitionedState, closures: str, *,
-                 classifier: Classifier, calendar: WorkingDayCalendar, source: str) -> None:
+                 classifier: Classifier, calendar: TermCalendar, source: str) -> None:
         self._settings = settings
         self._state = state
         self._closures = closures
