@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Protocol, TypeVar, Union
 
 import structlog
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from plumbing.kafka import Record
+from plumbing.kafka import Record, event_record
 from schemas import DeadLetter, DeadLetterData
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+#: The media type of the Kafka binding's structured mode, JSON event format (parameters such as charset aside).
+STRUCTURED_MEDIA_TYPE = b"application/cloudevents+json"
 log = structlog.get_logger(__name__)
 
 
@@ -26,7 +28,7 @@ class Refused(Exception):
 
 
 def decode(model: type[ModelT], raw: bytes | None) -> ModelT:
-    """Parse and validate one record's value, or raise ``Refused`` naming each bad field."""
+    """Parse and validate a value, or raise ``Refused`` naming each bad field. For records, ``decode_event``."""
     if raw is None:
         raise Refused("empty record (no value)")
     try:
@@ -35,14 +37,43 @@ def decode(model: type[ModelT], raw: bytes | None) -> ModelT:
         raise Refused(describe_validation_error(exc)) from None
 
 
-def decode_one_of(models: tuple[type[BaseModel], ...], raw: bytes | None) -> BaseModel:
-    """Parse a record that may be any of several event types (told apart by their ``type``)."""
+def decode_event(model: type[ModelT], record: RawRecord) -> ModelT:
+    """Parse a consumed record as one event type: a structured-mode CloudEvent, or ``Refused``."""
+    return decode(model, structured_value(record))
+
+
+def decode_one_of(models: tuple[type[BaseModel], ...], record: RawRecord) -> BaseModel:
+    """Parse a consumed record that may be any of several event types (told apart by their ``type``)."""
+    raw = structured_value(record)
     if raw is None:
         raise Refused("empty record (no value)")
     try:
         return _union(models).validate_json(raw)
     except ValidationError as exc:
         raise Refused(describe_validation_error(exc)) from None
+
+
+def structured_value(record: RawRecord) -> bytes | None:
+    """The value of a record in the Kafka binding's structured mode, or ``Refused`` saying why it is not.
+
+    Loket reads structured mode only: a record without the ``content-type`` header, with another media
+    type, or in binary mode (``ce_*`` headers) is refused, never guessed at.
+    """
+    headers = _headers(record)
+    content_type = headers.get("content-type")
+    if content_type is None:
+        if "ce_specversion" in headers:
+            raise Refused("binary-mode CloudEvent (ce_ headers): Loket reads the structured mode only")
+        raise Refused("no content-type header: not a structured-mode CloudEvent (application/cloudevents+json)")
+    if content_type.split(b";")[0].strip().lower() != STRUCTURED_MEDIA_TYPE:
+        raise Refused("the content-type header is not application/cloudevents+json (structured mode, JSON format)")
+    return record.value
+
+
+def _headers(record: RawRecord) -> dict[str, bytes]:
+    raw = getattr(record, "headers", None) or ()
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return {str(name).lower(): value or b"" for name, value in pairs}
 
 
 @lru_cache(maxsize=32)
@@ -65,13 +96,14 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
 
 
 class RawRecord(Protocol):
-    """What faust's messages and aiokafka's consumer records both carry."""
+    """What faust's messages and aiokafka's consumer records both carry (headers as pairs or a mapping)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]] | Mapping[str, bytes]
 
 
 #: Most original value bytes a dead letter keeps, so that it stays well under Kafka's message size limit.
@@ -101,12 +133,12 @@ def dead_letter_key(record: RawRecord) -> str:
     return f"{record.topic}:{record.partition}:{record.offset}"
 
 
-def refuse(record: RawRecord, reason: str, *, source: str, consumer: str) -> tuple[bytes, bytes]:
-    """Log a refused record (where, why — never its content) and return the dead letter's key and value."""
+def refuse(record: RawRecord, reason: str, *, dead_letters: str, source: str, consumer: str) -> Record:
+    """Log a refused record (where, why — never its content) and return its dead letter for ``dead_letters``."""
     location = dead_letter_key(record)
     log.warning("record_refused", location=location, consumer=consumer, reason=reason)
     letter = dead_letter(record, source=source, consumer=consumer, reason=reason, now=dt.datetime.now(dt.timezone.utc))
-    return location.encode(), letter.to_bytes()
+    return event_record(dead_letters, location, letter)
 
 
 def guarded(
@@ -125,5 +157,4 @@ def guarded(
     except Exception as exc:  # noqa: BLE001 — see the docstring; the type names the failure, the text may hold input
         reason = f"unexpected {type(exc).__name__} in {consumer}"
         log.error("record_failed", consumer=consumer, error=type(exc).__name__)
-    key, value = refuse(record, reason, source=source, consumer=consumer)
-    return [Record(dead_letters, key, value)]
+    return [refuse(record, reason, dead_letters=dead_letters, source=source, consumer=consumer)]

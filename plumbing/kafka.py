@@ -14,10 +14,16 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from plumbing.exceptions import KafkaUnavailable, PartitionMismatch
 from plumbing.settings import KafkaSettings
+from schemas.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from schemas.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
 ClientT = TypeVar("ClientT", AIOKafkaAdminClient, AIOKafkaProducer)
+
+
+Headers = tuple[tuple[str, bytes], ...]
+#: The Kafka binding's header of a structured-mode CloudEvent: every event Loket publishes carries it.
+CLOUDEVENT_HEADERS: Headers = (("content-type", STRUCTURED_CONTENT_TYPE.encode()),)
 
 
 class Record(NamedTuple):
@@ -27,6 +33,13 @@ class Record(NamedTuple):
     key: bytes
     value: bytes | None
     partition: int | None = None
+    headers: Headers = ()
+
+
+def event_record(topic: str, key: str | bytes, event: CloudEvent | bytes) -> Record:
+    """A CloudEvent (or its structured-mode bytes) as a record in the Kafka binding's structured mode."""
+    value = event if isinstance(event, bytes) else event.to_bytes()
+    return Record(topic, key.encode() if isinstance(key, str) else key, value, headers=CLOUDEVENT_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,8 @@ async def _started(make: Callable[[], ClientT], settings: KafkaSettings, attempt
 
 async def send_all(producer: AIOKafkaProducer, records: Iterable[Record]) -> None:
     """Send records and wait until Kafka has every one of them: one await per batch, not per record."""
-    pending = [await producer.send(r.topic, r.value, key=r.key, partition=r.partition) for r in records]
+    pending = [await producer.send(r.topic, r.value, key=r.key, partition=r.partition, headers=list(r.headers) or None)
+               for r in records]
     if pending:
         await asyncio.gather(*pending)
 

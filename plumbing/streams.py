@@ -51,7 +51,8 @@ async def publish(app: faust.App, records: Iterable[Record]) -> None:
     """
     try:
         pending = [
-            await app.producer.send(r.topic, r.key, r.value, partition=r.partition, timestamp=None, headers=None)
+            await app.producer.send(r.topic, r.key, r.value, partition=r.partition, timestamp=None,
+                                    headers=list(r.headers) or None)
             for r in records
         ]
         if pending:

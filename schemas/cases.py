@@ -32,9 +32,12 @@ class OpenCaseData(Frozen):
 
 
 class OpenCase(CloudEvent[OpenCaseData]):
-    """Command to the case service: open this case (zaak)."""
+    """Command to the case service: open this case (zaak).
 
-    type: Literal["nl.loket.case.open"] = "nl.loket.case.open"
+    ``time``: when the router asked for the case, the same instant as ``data.requested_at``.
+    """
+
+    type: Literal["nl.loket.cases.open-case"]
 
 
 class CaseOpenedData(Frozen):
@@ -52,9 +55,12 @@ class CaseOpenedData(Frozen):
 
 
 class CaseOpened(CloudEvent[CaseOpenedData]):
-    """The case service stored a new case."""
+    """The case service stored a new case.
 
-    type: Literal["nl.loket.case.opened"] = "nl.loket.case.opened"
+    ``time``: when the case was stored, the same instant as ``data.opened_at``.
+    """
+
+    type: Literal["nl.loket.cases.case-opened"]
 
 
 class CaseResolvedData(Frozen):
@@ -68,6 +74,9 @@ class CaseResolvedData(Frozen):
 
 
 class CaseResolved(CloudEvent[CaseResolvedData]):
-    """A back-office worker resolved a case."""
+    """A back-office worker resolved a case.
 
-    type: Literal["nl.loket.case.resolved"] = "nl.loket.case.resolved"
+    ``time``: when the case was resolved, the same instant as ``data.resolved_at``.
+    """
+
+    type: Literal["nl.loket.cases.case-resolved"]

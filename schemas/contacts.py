@@ -81,6 +81,10 @@ class QuestionData(Frozen):
 
 
 class QuestionAsked(CloudEvent[QuestionData]):
-    """A question was registered (vraag gesteld)."""
+    """A question was registered (vraag gesteld).
 
-    type: Literal["nl.loket.contact.question-asked"] = "nl.loket.contact.question-asked"
+    ``time``: when the intake accepted the question into the stream; when the channel received it is
+    ``data.received_at``.
+    """
+
+    type: Literal["nl.loket.contacts.question-asked"]

@@ -35,6 +35,9 @@ class DeadLetterData(Frozen):
 
 
 class DeadLetter(CloudEvent[DeadLetterData]):
-    """A record was refused and parked with its reason."""
+    """A record was refused and parked with its reason.
 
-    type: Literal["nl.loket.dead-letter.recorded"] = "nl.loket.dead-letter.recorded"
+    ``time``: when the record was refused, the same instant as ``data.failed_at``.
+    """
+
+    type: Literal["nl.loket.dead-letters.dead-letter-recorded"]

@@ -56,6 +56,9 @@ class DecisionData(Frozen):
 
 
 class RoutingDecided(CloudEvent[DecisionData]):
-    """The router decided how to handle a question."""
+    """The router decided how to handle a question.
 
-    type: Literal["nl.loket.routing.decided"] = "nl.loket.routing.decided"
+    ``time``: when the router decided, the same instant as ``data.decided_at``.
+    """
+
+    type: Literal["nl.loket.decisions.routing-decided"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -16,8 +16,12 @@ DataT = TypeVar("DataT", bound=BaseModel)
 
 #: ``urn:nld:oin:<20-digit OIN>:systeem:<name>`` — the NL GOV profile's form for ``source``.
 SOURCE_PATTERN = r"^urn:nld:oin:\d{20}:systeem:[a-z0-9][a-z0-9._-]*$"
-#: Reverse-DNS event type, e.g. ``nl.loket.contact.question-asked``.
+#: Reverse-DNS event type with a plural domain name (NL GOV profile), e.g. ``nl.loket.contacts.question-asked``.
 TYPE_PATTERN = r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
+#: Where the contract's JSON Schemas are published: ``<base><type>.json`` (also each schema's ``$id``).
+SCHEMA_BASE_URI = "https://loket.example/schemas/"
+#: The Kafka protocol binding's ``content-type`` header of a structured-mode event (JSON format).
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -43,44 +47,51 @@ class Frozen(BaseModel):
 class CloudEvent(Frozen, Generic[DataT]):
     """A CloudEvents 1.0 event in structured JSON mode (NL GOV profile).
 
-    Unknown extension attributes are tolerated (and dropped), as CloudEvents asks of consumers.
+    ``specversion``, ``id``, ``source`` and ``type`` are required: a consumer never invents a missing
+    one (an invented ``id`` would make a redelivery look like a new event). Producers mint them in
+    ``create``. Unknown extension attributes are tolerated (and dropped), as CloudEvents asks of consumers.
+    Each subclass fixes ``type`` and says in its docstring what its ``time`` means, as the NL GOV profile asks.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    specversion: Literal["1.0"] = Field("1.0", description="CloudEvents specification version.")
-    id: str = Field(
-        default_factory=lambda: str(uuid.uuid4()),
-        min_length=1,
-        max_length=200,
-        description="Unique per source; consumers deduplicate on it.",
-    )
+    specversion: Literal["1.0"] = Field(description="CloudEvents specification version.")
+    id: str = Field(min_length=1, max_length=200, description="Unique per source; consumers deduplicate on it.")
     source: str = Field(
         pattern=SOURCE_PATTERN, description="URN of the sending system: urn:nld:oin:<OIN>:systeem:<name>."
     )
     type: str = Field(pattern=TYPE_PATTERN, description="Reverse-DNS event type; each subclass fixes it.")
-    time: AwareDatetime | None = Field(None, description="When the occurrence happened (RFC 3339).")
+    time: AwareDatetime | None = Field(
+        None, description="When the occurrence happened (RFC 3339); each event type documents its occurrence."
+    )
     subject: str | None = Field(
         None, max_length=200, description="What the event is about: an id or pseudonym, never personal data."
     )
     datacontenttype: Literal["application/json"] = Field("application/json", description="Media type of data.")
-    dataschema: str | None = Field(None, description="URI of the JSON Schema of data.")
+    dataschema: str | None = Field(None, description="URI of the published JSON Schema of this event type.")
     sequence: str | None = Field(None, description="Order of events from one source, as a string.")
     data: DataT = Field(description="The event payload.")
 
     @classmethod
-    def create(cls, *, source: str, data: DataT, subject: str | None = None, **attrs: Any) -> "CloudEvent[DataT]":
-        """A new event of this class's type, stamped now unless ``time`` is given."""
+    def create(cls, *, source: str, data: DataT, subject: str | None = None, **attrs: Any) -> Self:
+        """A new event of this class's type: a fresh id unless ``id`` is given, stamped now unless ``time`` is."""
+        attrs.setdefault("id", str(uuid.uuid4()))
         attrs.setdefault("time", datetime.now(timezone.utc))
-        return cls(source=source, subject=subject, data=data, **attrs)
+        return cls(specversion="1.0", type=cls.event_type(), dataschema=cls.schema_uri(), source=source,
+                   subject=subject, data=data, **attrs)
 
     @classmethod
     def event_type(cls) -> str:
-        """The fixed ``type`` attribute of this event class."""
-        return cls.model_fields["type"].default
+        """The fixed ``type`` attribute of this event class (the one value its ``Literal`` allows)."""
+        return get_args(cls.model_fields["type"].annotation)[0]
+
+    @classmethod
+    def schema_uri(cls) -> str:
+        """Where the JSON Schema of this event type is published (its ``dataschema``)."""
+        return f"{SCHEMA_BASE_URI}{cls.event_type()}.json"
 
     def to_bytes(self) -> bytes:
-        """Structured-mode JSON, as it goes on the wire."""
+        """Structured-mode JSON, as it goes on the wire (with ``STRUCTURED_CONTENT_TYPE`` as its content type)."""
         return self.model_dump_json(exclude_none=True).encode()
 
 

@@ -76,17 +76,25 @@ def rendered_files() -> dict[Path, str]:
 
 
 def write_all() -> list[Path]:
-    """Write every exported file; returns the paths written."""
+    """Write every exported file, and remove schemas of event types that no longer exist; returns the paths written."""
     JSON_DIR.mkdir(exist_ok=True)
     files = rendered_files()
+    for path in _orphans(files):
+        path.unlink()
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
     return sorted(files)
 
 
 def stale_files() -> list[Path]:
-    """Exported files that are missing or differ from what the models give now."""
-    return sorted(p for p, text in rendered_files().items() if not p.exists() or p.read_text("utf-8") != text)
+    """Exported files that are missing, differ from what the models give now, or belong to no event type."""
+    files = rendered_files()
+    changed = [p for p, text in files.items() if not p.exists() or p.read_text("utf-8") != text]
+    return sorted(changed + _orphans(files))
+
+
+def _orphans(files: dict[Path, str]) -> list[Path]:
+    return sorted(set(JSON_DIR.glob("*.json")) - set(files))
 
 
 def _dump(document: dict[str, Any]) -> str:

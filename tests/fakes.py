@@ -46,7 +46,7 @@ class FakeProducer:
     def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0) -> None:
         self.journal, self.fail, self.delay = journal, fail, delay
 
-    async def send(self, topic, value, key=None, partition=None):
+    async def send(self, topic, value, key=None, partition=None, headers=None):
         if self.fail:
             raise ConnectionError("broker gone")
         self.journal.append(("send", topic, key, value, partition))

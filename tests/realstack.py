@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from loket import stack
-from plumbing.kafka import delete_deployment_topics, ensure_topics, group_id, open_reader, topic_name
+from plumbing.kafka import (CLOUDEVENT_HEADERS, Headers, Record, delete_deployment_topics, ensure_topics, group_id,
+                            open_reader, send_all, topic_name)
 from plumbing.settings import StackSettings
 from schemas.topics import ALL_TOPICS, TopicSpec
 from services.case.app import migrate_database
@@ -84,16 +85,18 @@ class Topics:
     def name(self, spec: TopicSpec) -> str:
         return topic_name(self.settings, spec)
 
-    async def produce(self, spec: TopicSpec, value: bytes, key: bytes | None = None) -> None:
-        await self.produce_many(spec, [(key, value)])
+    async def produce(self, spec: TopicSpec, value: bytes, key: bytes | None = None,
+                      headers: Headers = CLOUDEVENT_HEADERS) -> None:
+        await self.produce_many(spec, [(key, value)], headers=headers)
 
-    async def produce_many(self, spec: TopicSpec, records: list[tuple[bytes | None, bytes]]) -> None:
-        """Produce (key, value) records with one producer, waiting once for all of them."""
+    async def produce_many(self, spec: TopicSpec, records: list[tuple[bytes | None, bytes]],
+                           headers: Headers = CLOUDEVENT_HEADERS) -> None:
+        """Produce (key, value) records with one producer, waiting once for all of them; as structured-mode
+        CloudEvents unless other ``headers`` are given."""
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
         await producer.start()
         try:
-            pending = [await producer.send(self.name(spec), value, key=key) for key, value in records]
-            await asyncio.gather(*pending)
+            await send_all(producer, [Record(self.name(spec), key, value, headers=headers) for key, value in records])
         finally:
             await producer.stop()
 

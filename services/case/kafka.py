@@ -9,8 +9,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from plumbing.deadletters import Refused, decode, refuse
-from plumbing.kafka import Record, send_all, topic_name
+from plumbing.deadletters import Refused, decode_event, refuse
+from plumbing.kafka import event_record, send_all, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import OpenCase
 from schemas.topics import DEAD_LETTERS
@@ -54,13 +54,14 @@ class CaseRequestConsumer:
 
     async def _handle(self, record: ConsumerRecord) -> asyncio.Future | None:
         try:
-            request = decode(OpenCase, record.value)
+            request = decode_event(OpenCase, record)
             opened = await handlers.open_case(request, store=self._store, source=self._source,
                                               now=dt.datetime.now(dt.timezone.utc))
         except (Refused, UnstorableCase) as refused:
             reason = refused.reason if isinstance(refused, Refused) else f"PostgreSQL refused the case: {refused}"
-            key, value = refuse(record, reason, source=self._source, consumer=SERVICE)
-            return await self._producer.send(topic_name(self._settings, DEAD_LETTERS), value, key=key)
+            letter = refuse(record, reason, dead_letters=topic_name(self._settings, DEAD_LETTERS), source=self._source,
+                            consumer=SERVICE)
+            return await self._producer.send(letter.topic, letter.value, key=letter.key, headers=list(letter.headers))
         if opened:
             log.info("case_opened", case_id=request.data.case_id, department=request.data.department)
         else:
@@ -76,5 +77,5 @@ class OutboxPublisher:
         self._settings = settings
 
     async def __call__(self, messages: list[PendingMessage]) -> None:
-        await send_all(self._producer, [Record(topic_name(self._settings, m.topic), m.key.encode(), m.payload)
+        await send_all(self._producer, [event_record(topic_name(self._settings, m.topic), m.key, m.payload)
                                         for m in messages])

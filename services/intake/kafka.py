@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from plumbing.kafka import topic_name
+from plumbing.kafka import event_record, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import CloudEvent
 from schemas.topics import TopicSpec
@@ -21,6 +21,7 @@ class KafkaPublisher:
 
     async def publish(self, topic: TopicSpec, key: str, event: CloudEvent) -> None:
         try:
-            await self._producer.send_and_wait(topic_name(self._settings, topic), event.to_bytes(), key=key.encode())
+            record = event_record(topic_name(self._settings, topic), key, event)
+            await self._producer.send_and_wait(record.topic, record.value, key=record.key, headers=list(record.headers))
         except KafkaError as exc:
             raise PublishFailed(f"Kafka refused the event: {type(exc).__name__}") from exc

@@ -7,7 +7,7 @@ from functools import partial
 
 import faust
 
-from plumbing.deadletters import decode, guarded
+from plumbing.deadletters import decode_event, guarded
 from plumbing.http import EmbeddedHttp
 from plumbing.kafka import Record, ensure_topics, topic_name
 from plumbing.logging import configure_logging
@@ -31,7 +31,7 @@ def create_app(settings: NormsSettings) -> faust.App:
     guard = partial(guarded, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, consumer=SERVICE)
 
     def measured(message: faust.types.Message) -> list[Record]:
-        handlers.record_decision(decode(RoutingDecided, message.value), tally, seen)
+        handlers.record_decision(decode_event(RoutingDecided, message), tally, seen)
         return []
 
     @app.agent(decisions)

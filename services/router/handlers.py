@@ -32,7 +32,7 @@ def handle_question(
 ) -> tuple[list[Outgoing], PartyState | None]:
     """Route a question: its decision keyed like the contact, a case request keyed by case id, the new state."""
     routing = domain.route(question, state, classifier=classifier, calendar=calendar, now=now)
-    return outgoing(routing, question, source=source, now=now), routing.state
+    return outgoing(routing, question, source=source), routing.state
 
 
 def handle_case_resolved(event: CaseResolved, state: PartyState | None) -> PartyState | None:
@@ -40,16 +40,14 @@ def handle_case_resolved(event: CaseResolved, state: PartyState | None) -> Party
     return state.without_case(event.data.case_id) if state else None
 
 
-def outgoing(routing: Routing, question: QuestionAsked, *, source: str, now: dt.datetime) -> list[Outgoing]:
+def outgoing(routing: Routing, question: QuestionAsked, *, source: str) -> list[Outgoing]:
     """Events of one routing. Their ids derive from the question, so a redelivery repeats them exactly."""
     key = question.data.partition_key()
-    decision = RoutingDecided.create(
-        source=source, data=routing.decision, subject=key, time=now, id=domain.derived_id(question, "decision")
-    )
+    decision = RoutingDecided.create(source=source, data=routing.decision, subject=key,
+                                     time=routing.decision.decided_at, id=domain.derived_id(question, "decision"))
     events = [Outgoing(DECISIONS, key, decision)]
     if routing.case is not None:
-        request = OpenCase.create(
-            source=source, data=routing.case, subject=routing.case.case_id, time=now, id=domain.derived_id(question, "open-case")
-        )
+        request = OpenCase.create(source=source, data=routing.case, subject=routing.case.case_id,
+                                  time=routing.case.requested_at, id=domain.derived_id(question, "open-case"))
         events.append(Outgoing(CASE_REQUESTS, routing.case.case_id, request))
     return events

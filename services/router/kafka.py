@@ -17,8 +17,8 @@ from aiokafka import ConsumerRecord
 
 from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
-from plumbing.deadletters import Refused, decode, decode_one_of
-from plumbing.kafka import InternalTopic, Record, group_id, topic_name
+from plumbing.deadletters import Refused, decode_event, decode_one_of
+from plumbing.kafka import InternalTopic, Record, event_record, group_id, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import CaseResolved, QuestionAsked
 from schemas.topics import CASE_EVENTS
@@ -60,7 +60,7 @@ class RouterRecords:
         self._latest: dict[int, dt.datetime] = {}  # per partition, the latest receipt time routed: the clock it expires by
 
     def question(self, record: ConsumerRecord) -> list[Record]:
-        question = decode(QuestionAsked, record.value)
+        question = decode_event(QuestionAsked, record)
         party = question.data.party
         if party and record.key != party.pseudonym.encode():
             raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")
@@ -71,14 +71,14 @@ class RouterRecords:
         outgoing, new_state = handlers.handle_question(
             question, state, classifier=self._classifier, calendar=self._calendar, source=self._source,
             now=dt.datetime.now(dt.timezone.utc))
-        records = [Record(topic_name(self._settings, o.topic), o.key.encode(), o.event.to_bytes()) for o in outgoing]
+        records = [event_record(topic_name(self._settings, o.topic), o.key, o.event) for o in outgoing]
         return records + (self._remember(record, state, new_state) if party else [])
 
     def case_event(self, record: ConsumerRecord) -> list[Record]:
         """A resolved case of a known party goes, keyed by its pseudonym, to the closures topic."""
-        event = decode_one_of(CASE_EVENTS.events, record.value)
+        event = decode_one_of(CASE_EVENTS.events, record)
         if isinstance(event, CaseResolved) and event.data.party_pseudonym:
-            return [Record(self._closures, event.data.party_pseudonym.encode(), record.value)]
+            return [event_record(self._closures, event.data.party_pseudonym, record.value)]
         return []
 
     def closure(self, record: ConsumerRecord) -> list[Record]:

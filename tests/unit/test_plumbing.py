@@ -17,7 +17,7 @@ from tests.builders import NOW, SOURCE
 
 def test_refusal_names_the_fields_without_echoing_their_values():
     raw = b'{"specversion":"1.0","id":"x","source":"urn:nld:oin:00000001999999999000:systeem:t",' \
-          b'"type":"nl.loket.contact.question-asked","data":{"contact_id":"c","channel":"fax","text":"BSN 111222333",' \
+          b'"type":"nl.loket.contacts.question-asked","data":{"contact_id":"c","channel":"fax","text":"BSN 111222333",' \
           b'"received_at":"2026-11-23T10:00:00Z"}}'
     with pytest.raises(Refused) as refused:
         decode(QuestionAsked, raw)
@@ -93,11 +93,12 @@ def test_a_record_the_handler_fails_on_is_parked_not_lost():
         raise KeyError("the handler has a bug")
 
     record = SimpleNamespace(topic="t", partition=0, offset=7, key=None, value=b"{}")
-    [(topic, key, value, partition)] = guarded(crashes, record, dead_letters="dl", source=SOURCE, consumer="router")
+    [parked] = guarded(crashes, record, dead_letters="dl", source=SOURCE, consumer="router")
     from schemas import DeadLetter
 
-    letter = DeadLetter.model_validate_json(value)
-    assert (topic, key, partition) == ("dl", b"t:0:7", None)
+    letter = DeadLetter.model_validate_json(parked.value)
+    assert (parked.topic, parked.key, parked.partition) == ("dl", b"t:0:7", None)
+    assert dict(parked.headers)["content-type"].startswith(b"application/cloudevents+json")
     assert letter.data.reason == "unexpected KeyError in router"
 
 

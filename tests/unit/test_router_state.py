@@ -7,6 +7,7 @@ from aiokafka import ConsumerRecord
 from plumbing.calendar import WorkingDayCalendar
 from plumbing.changelog import PartitionedState
 from plumbing.settings import KafkaSettings
+from plumbing.kafka import CLOUDEVENT_HEADERS
 from schemas import PartyRef, QuestionAsked, QuestionData
 from services.router.domain import Classifier
 from services.router.domain.state import HANDLED_KEPT, Handled, OpenCaseRef, PartyState
@@ -53,7 +54,7 @@ def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clo
     data = QuestionData(contact_id="c-1", channel="web", subject_code="paspoort-id", party=party, received_at=latest)
     question = QuestionAsked.create(source=SOURCE, data=data, subject=party.pseudonym, time=NOW)
     records.question(ConsumerRecord("contacts", 0, 0, 0, 0, party.pseudonym.encode(), question.to_bytes(),
-                                    None, 64, 100, ()))
+                                    None, 64, 100, CLOUDEVENT_HEADERS))
     fresh = PartyState(handled=(handled("recent", 6, before=latest),)).model_dump_json().encode()
     assert records.expire(1, stale) is stale  # partition 1 has routed nothing: its clock has not started
     assert records.expire(0, stale) is None  # eight days before the latest question

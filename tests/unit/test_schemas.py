@@ -24,7 +24,7 @@ def test_event_round_trips_through_its_wire_bytes():
 
 
 def test_event_type_is_fixed_per_class():
-    assert question().type == "nl.loket.contact.question-asked"
+    assert question().type == "nl.loket.contacts.question-asked"
     with pytest.raises(ValidationError):
         RoutingDecided.model_validate_json(question().to_bytes())
 

@@ -1,0 +1,82 @@
+"""CloudEvents 1.0 in the NL GOV profile: structured mode on Kafka, required attributes never invented."""
+
+import json
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from plumbing.deadletters import Refused, decode_event, guarded
+from plumbing.kafka import CLOUDEVENT_HEADERS, event_record
+from schemas import DeadLetter, QuestionAsked, QuestionData
+from schemas.envelope import SCHEMA_BASE_URI
+from schemas.export import event_json_schema
+from schemas.topics import ALL_TOPICS
+from tests.builders import NOW, SOURCE
+
+EVENTS = [event for topic in ALL_TOPICS for event in topic.events]
+
+
+def wire_question() -> dict:
+    data = QuestionData(contact_id="c-1", channel="web", text="Mijn kliko is kapot", received_at=NOW)
+    return json.loads(QuestionAsked.create(source=SOURCE, data=data, subject="c-1", time=NOW).to_bytes())
+
+
+def consumed(value: bytes, headers=CLOUDEVENT_HEADERS) -> ConsumerRecord:
+    return ConsumerRecord("contacts", 0, 5, 0, 0, b"c-1", value, None, 3, len(value), tuple(headers))
+
+
+@pytest.mark.parametrize("attribute", ["id", "source", "type", "specversion"])
+def test_an_event_missing_a_required_attribute_is_refused_not_completed(attribute):
+    event = {k: v for k, v in wire_question().items() if k != attribute}
+    with pytest.raises(Refused, match=f"^{attribute}: Field required"):
+        decode_event(QuestionAsked, consumed(json.dumps(event).encode()))
+
+
+def test_a_record_without_content_type_header_is_refused_as_not_structured_mode():
+    with pytest.raises(Refused, match="no content-type header"):
+        decode_event(QuestionAsked, consumed(json.dumps(wire_question()).encode(), headers=()))
+
+
+@pytest.mark.parametrize("headers,reason", [
+    ((("content-type", b"application/json"),), "not application/cloudevents\\+json"),
+    ((("ce_specversion", b"1.0"), ("ce_id", b"x")), "binary-mode"),
+])
+def test_other_media_types_and_binary_mode_are_refused(headers, reason):
+    with pytest.raises(Refused, match=reason):
+        decode_event(QuestionAsked, consumed(json.dumps(wire_question()).encode(), headers=headers))
+
+
+def test_the_content_type_header_is_read_case_insensitively_with_parameters():
+    event = wire_question()
+    record = consumed(json.dumps(event).encode(), headers=(("Content-Type", b"Application/CloudEvents+JSON;x=y"),))
+    assert decode_event(QuestionAsked, record).id == event["id"]
+
+
+def test_a_refused_record_becomes_a_structured_dead_letter_with_its_reason():
+    def handle(record):
+        decode_event(QuestionAsked, record)
+        return []
+
+    [parked] = guarded(handle, consumed(b"{}", headers=()), dead_letters="dl", source=SOURCE, consumer="router")
+    assert parked.headers == CLOUDEVENT_HEADERS
+    letter = DeadLetter.model_validate_json(parked.value)
+    assert letter.data.reason.startswith("no content-type header") and letter.data.original_value() == b"{}"
+
+
+def test_published_records_carry_the_structured_mode_header():
+    record = event_record("t", "k", QuestionAsked.model_validate(wire_question()))
+    assert dict(record.headers) == {"content-type": b"application/cloudevents+json; charset=UTF-8"}
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.__name__)
+def test_every_event_type_has_a_plural_domain_and_points_at_its_published_schema(event):
+    organisation, product, domain, name = event.event_type().split(".")
+    assert (organisation, product) == ("nl", "loket") and domain.endswith("s") and name
+    schema = event_json_schema(event)
+    assert schema["$id"] == event.schema_uri() == f"{SCHEMA_BASE_URI}{event.event_type()}.json"
+    assert {"specversion", "id", "source", "type"} <= set(schema["required"])
+
+
+def test_producers_mint_ids_and_stamp_the_schema():
+    event = QuestionAsked.model_validate(wire_question())
+    assert event.id and event.dataschema == QuestionAsked.schema_uri() and event.specversion == "1.0"
