@@ -1,4 +1,13 @@
-"""Keyed pseudonyms for parties: HMAC-SHA256 of the strongest identifier, so a raw BSN is never a key."""
+"""Keyed pseudonyms for parties: HMAC-SHA256 of the strongest identifier, so a raw BSN is never a key.
+
+One spelling per identifier, so one party keeps one pseudonym and two parties never share one:
+- phone: E.164 by ``phonenumbers``, Dutch unless the number says otherwise: 06-12345678, +31 6 12345678,
+  0031612345678 and +31 (0)6 1234 5678 are all +31612345678, while 020-1234567 (+31201234567) and
+  +20 1234567 (Egypt, +201234567) stay two numbers;
+- e-mail: as ``email_validator`` normalises it (the domain in its Unicode form), then in lower case;
+- BSN and KvK: their digits (the kind is part of the HMAC's message, so the two never collide).
+An identifier that cannot be read raises ``ValueError`` saying why, never echoing the value.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +15,60 @@ import hashlib
 import hmac
 from typing import Literal
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import NumberParseException, ValidationResult
+
 IdentifierKind = Literal["bsn", "kvk", "email", "phone"]
+
+#: A number without a country code is a Dutch one.
+PHONE_REGION = "NL"
+_UNPARSEABLE = {
+    NumberParseException.INVALID_COUNTRY_CODE: "no known country code",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+_IMPOSSIBLE = {
+    ValidationResult.INVALID_COUNTRY_CODE: "no known country code",
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.TOO_LONG: "too long",
+    ValidationResult.INVALID_LENGTH: "no number of its country has this length",
+}
 
 
 def normalise(kind: IdentifierKind, value: str) -> str:
-    """One spelling per identifier, so the same party always gets the same pseudonym."""
+    """The one spelling of an identifier that its pseudonym is made from."""
     value = value.strip()
     if kind == "email":
-        return value.lower()
+        return normalise_email(value)
     if kind == "phone":
-        digits = "".join(ch for ch in value if ch.isdigit())
-        # 06-12345678, +31 6 12345678 and 0031612345678 are one number.
-        if digits.startswith("0031"):
-            digits = digits[4:]
-        elif digits.startswith("31") and value.lstrip().startswith("+"):
-            digits = digits[2:]
-        return digits.lstrip("0")
+        return normalise_phone(value)
     return "".join(ch for ch in value if ch.isdigit())
+
+
+def normalise_phone(value: str) -> str:
+    """The number in E.164 (``+31612345678``); ``ValueError`` if it is not a possible phone number."""
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except NumberParseException as exc:
+        raise ValueError(f"not a phone number: {_UNPARSEABLE.get(exc.error_type, 'no digits to dial')}") from None
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason in _IMPOSSIBLE:
+        raise ValueError(f"not a phone number: {_IMPOSSIBLE[reason]}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str) -> str:
+    """The address as the validator normalises it, in lower case; ``ValueError`` if it is not one."""
+    try:
+        address = validate_email(value, check_deliverability=False)  # no DNS: this is pure
+    except EmailNotValidError:  # its message may quote the address
+        raise ValueError("not a valid e-mail address") from None
+    # The domain is case-insensitive by definition. The local part may be case-sensitive by the RFC,
+    # but mail providers treat it as case-insensitive and pseudonyms have always lowercased it, so
+    # Jan.Jansen@ and jan.jansen@ stay one party rather than splitting a person in two.
+    return address.normalized.lower()
 
 
 def pseudonym(secret: bytes, kind: IdentifierKind, value: str) -> str:

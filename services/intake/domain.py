@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from stdnum.nl import bsn as stdnum_bsn
+
 from plumbing.pseudonym import IdentifierKind, normalise, pseudonym
 from schemas import PartyRef, PersonalData, QuestionAsked, QuestionData
 from schemas.intake import PartyIdentifiers, QuestionSubmission
@@ -17,23 +19,38 @@ IDENTIFIER_STRENGTH: tuple[IdentifierKind, ...] = ("bsn", "kvk", "email", "phone
 
 #: Idempotency keys map to the same event and contact ids on every retry.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("0d6f3c8e-1b7a-4e52-9c3d-4f8a2b6e1c90")
-MIN_PHONE_DIGITS = 6
 
 
 def bsn_is_valid(bsn: str) -> bool:
-    """The eleven test (elfproef) of a burgerservicenummer."""
-    if len(bsn) != 9 or not bsn.isascii() or not bsn.isdigit() or bsn == "000000000":
-        return False
-    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-    return sum(int(d) * w for d, w in zip(bsn, weights)) % 11 == 0
+    """Nine digits that pass the eleven test (elfproef) of a burgerservicenummer, by python-stdnum."""
+    # stdnum would also take "111 222 333" or eight digits (padding a zero); the API asks for nine.
+    return len(bsn) == 9 and bsn.isascii() and bsn.isdigit() and stdnum_bsn.is_valid(bsn)
+
+
+def checked(identifiers: PartyIdentifiers) -> PartyIdentifiers:
+    """The identifiers as they travel on: a BSN that passes the eleven test, a phone number in E.164.
+
+    The e-mail address stays as given, for the answer goes to it; only its normalised form keys the party.
+    """
+    if identifiers.bsn is not None and not bsn_is_valid(identifiers.bsn):
+        raise InvalidIdentifier("party.bsn", "not a valid BSN (it fails the eleven test)")
+    if identifiers.email is not None:
+        _normalised("email", identifiers.email)
+    if identifiers.phone is None:
+        return identifiers
+    return identifiers.model_copy(update={"phone": _normalised("phone", identifiers.phone)})
+
+
+def _normalised(kind: IdentifierKind, value: str) -> str:
+    try:
+        return normalise(kind, value)
+    except ValueError as exc:
+        raise InvalidIdentifier(f"party.{kind}", str(exc)) from None
 
 
 def party_ref(identifiers: PartyIdentifiers, secret: bytes) -> PartyRef | None:
     """The party's reference, pseudonymised from its strongest identifier; None if none was given."""
-    if identifiers.bsn is not None and not bsn_is_valid(identifiers.bsn):
-        raise InvalidIdentifier("party.bsn", "not a valid BSN (it fails the eleven test)")
-    if identifiers.phone is not None and len(normalise("phone", identifiers.phone)) < MIN_PHONE_DIGITS:
-        raise InvalidIdentifier("party.phone", f"a phone number needs at least {MIN_PHONE_DIGITS} digits")
+    identifiers = checked(identifiers)
     for kind in IDENTIFIER_STRENGTH:
         value = getattr(identifiers, kind)
         if value:

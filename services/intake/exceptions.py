@@ -6,7 +6,7 @@ class IntakeError(Exception):
 
 
 class InvalidIdentifier(IntakeError):
-    """A party identifier is well-formed but not valid (a BSN failing the eleven test, say)."""
+    """A party identifier that cannot be used: a BSN failing the eleven test, an impossible phone number."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
