@@ -1,4 +1,4 @@
-"""Export the contract: a JSON Schema per event type and an AsyncAPI 3 document of every topic.
+"""Export the contract: a JSON Schema per event type and an AsyncAPI 3.1 document of every topic.
 
 The exported files are committed; a test fails when they no longer match the models.
 """
@@ -9,59 +9,125 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas.envelope import CloudEvent
-from schemas.topics import ALL_TOPICS, TopicSpec
+from schemas.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+from schemas.topics import ALL_TOPICS, Service, TopicSpec
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
 ASYNCAPI_FILE = HERE / "asyncapi.json"
-SCHEMA_ID_BASE = "https://loket.example/schemas/"
+
+
+#: The JSON Schema dialect of the exported schemas: draft-07, the one AsyncAPI names as a payload
+#: ``schemaFormat`` every tool must support. pydantic's schemas use no keyword newer than draft-07 but
+#: ``$defs``, which the export renames to draft-07's ``definitions``.
+JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
+PAYLOAD_SCHEMA_FORMAT = "application/schema+json;version=draft-07"
 
 
 def event_json_schema(event: type[CloudEvent]) -> dict[str, Any]:
-    """The JSON Schema (2020-12) of one event type, envelope included."""
-    schema = event.model_json_schema(mode="validation")
+    """The JSON Schema (draft-07) of one event type, envelope included."""
+    schema = event.model_json_schema(mode="validation", ref_template="#/definitions/{model}")
+    definitions = schema.pop("$defs", None)
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{SCHEMA_ID_BASE}{event.event_type()}.json",
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": event.schema_uri(),
         **schema,
+        **({"definitions": definitions} if definitions else {}),
     }
+
+
+KAFKA_BINDING_VERSION = "0.5.0"
+CONTENT_TYPE_HEADER = {
+    "type": "object",
+    "description": "Kafka binding of CloudEvents, structured mode: the event is the record's value.",
+    "required": ["content-type"],
+    "properties": {"content-type": {"type": "string", "const": STRUCTURED_CONTENT_TYPE}},
+}
+
+
+def channel_id(topic: TopicSpec) -> str:
+    """The topic's id in the AsyncAPI document: ``loket.case-requests.v1`` is ``caseRequests``."""
+    first, *rest = topic.name.split(".")[1].split("-")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _message(event: type[CloudEvent], topic: TopicSpec) -> dict[str, Any]:
+    summary, _, description = (event.__doc__ or "").strip().partition("\n")
     return {
         "name": event.__name__,
         "title": event.__name__,
-        "summary": (event.__doc__ or "").strip(),
+        "summary": summary.strip(),
+        "description": f"CloudEvents type `{event.event_type()}`. {' '.join(description.split())}".strip(),
         "contentType": "application/cloudevents+json",
-        "payload": {"$ref": f"./json/{event.event_type()}.json"},
-        "bindings": {"kafka": {"key": {"type": "string", "description": topic.key}, "bindingVersion": "0.5.0"}},
+        "headers": CONTENT_TYPE_HEADER,
+        "payload": {"schemaFormat": PAYLOAD_SCHEMA_FORMAT, "schema": {"$ref": f"./json/{event.event_type()}.json"}},
+        "bindings": {"kafka": {"key": {"type": "string", "description": topic.key},
+                               "bindingVersion": KAFKA_BINDING_VERSION}},
     }
 
 
+def _operations(topic: TopicSpec) -> dict[str, Any]:
+    """Who sends to and who receives from one channel: an operation per service and direction."""
+    channel = channel_id(topic)
+    messages = [{"$ref": f"#/channels/{channel}/messages/{event.__name__}"} for event in topic.events]
+    operations: dict[str, Any] = {}
+    for action, services in (("send", topic.senders), ("receive", topic.receivers)):
+        for service in services:
+            operation: dict[str, Any] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "title": f"{service} {action}s {topic.name}",
+                "description": f"The {service} service {action}s {', '.join(e.__name__ for e in topic.events)} "
+                               f"{'to' if action == 'send' else 'from'} {topic.name}.",
+                "tags": [{"name": str(service)}],
+                "messages": messages,
+            }
+            if action == "receive":
+                operation["bindings"] = {"kafka": {
+                    "groupId": {"type": "string", "description": "LOKET_TOPIC_PREFIX followed by this name.",
+                                "const": f"loket-{service}"},
+                    "bindingVersion": KAFKA_BINDING_VERSION}}
+            operations[f"{service}{action.capitalize()}s{channel[0].upper()}{channel[1:]}"] = operation
+    return operations
+
+
 def asyncapi_document() -> dict[str, Any]:
-    """An AsyncAPI 3.0 document listing every topic, its key and its event types."""
+    """An AsyncAPI 3.1 document: every topic, its key, its event types, and which service sends and receives."""
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
     for topic in ALL_TOPICS:
-        channel_messages = {}
         for event in topic.events:
             messages[event.__name__] = _message(event, topic)
-            channel_messages[event.__name__] = {"$ref": f"#/components/messages/{event.__name__}"}
-        channels[topic.name] = {
+        channels[channel_id(topic)] = {
             "address": topic.name,
+            "title": topic.name,
             "description": f"{topic.description} Key: {topic.key}",
-            "messages": channel_messages,
+            "messages": {e.__name__: {"$ref": f"#/components/messages/{e.__name__}"} for e in topic.events},
+            "bindings": {"kafka": {"topic": topic.name, "bindingVersion": KAFKA_BINDING_VERSION}},
         }
+        operations.update(_operations(topic))
     return {
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "Loket",
             "version": "1.0.0",
-            "description": "Topics and CloudEvents (NL GOV profile) of the Loket contact-center system.",
+            "description": "Topics and CloudEvents (NL GOV profile, Kafka binding in structured mode) of the Loket "
+                           "contact-center system. Topic names carry the deployment's LOKET_TOPIC_PREFIX in front.",
+            "contact": {"name": "Loket maintainers", "url": "https://loket.example/", "email": "maintainers@loket.example"},
+            "license": {"name": "EUPL-1.2", "url": "https://interoperable-europe.ec.europa.eu/collection/eupl/eupl-text-eupl-12"},
+            "tags": [{"name": str(service), "description": f"The {service} service."} for service in Service],
+        },
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "The local stack of `loket stack up`; a deployment names its brokers in LOKET_KAFKA_BOOTSTRAP.",
+            },
         },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
+        "operations": operations,
         "components": {"messages": messages},
     }
 
