@@ -13,14 +13,14 @@ from plumbing.deadletters import Refused, decode_event, refuse
 from plumbing.kafka import event_record, send_all, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import OpenCase
-from schemas.topics import DEAD_LETTERS
+from schemas.topics import DEAD_LETTERS, Service
 from services.case import handlers
 from services.case.exceptions import UnstorableCase
 from services.case.handlers import CaseStore
 from services.case.store import PendingMessage
 
 log = structlog.get_logger(__name__)
-SERVICE = "cases"
+SERVICE = Service.CASES
 
 
 class CaseRequestConsumer:

@@ -14,13 +14,13 @@ from plumbing.logging import configure_logging
 from plumbing.streams import publish, stream_app
 from schemas import RoutingDecided
 from schemas.envelope import source_urn
-from schemas.topics import DEAD_LETTERS, DECISIONS
+from schemas.topics import DEAD_LETTERS, DECISIONS, Service
 from services.norms import handlers, metrics
 from services.norms.domain import OutcomeTally, RecentIds
 from services.norms.http import create_http_app
 from services.norms.settings import NormsSettings
 
-SERVICE = "norms"
+SERVICE = Service.NORMS
 
 
 def create_app(settings: NormsSettings) -> faust.App:

@@ -21,12 +21,12 @@ from plumbing.deadletters import Refused, decode_event, decode_one_of
 from plumbing.kafka import InternalTopic, Record, event_record, group_id, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import CaseResolved, QuestionAsked
-from schemas.topics import CASE_EVENTS
+from schemas.topics import CASE_EVENTS, Service
 from services.router import handlers
 from services.router.domain import Classifier, PartyState
 
 log = structlog.get_logger(__name__)
-SERVICE = "router"
+SERVICE = Service.ROUTER
 #: Party states kept parsed in memory beside their stored bytes.
 PARSED_STATES = 100_000
 
