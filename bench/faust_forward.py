@@ -22,7 +22,7 @@ def create_app(settings: KafkaSettings) -> faust.App:
     @app.agent(app.topic(topic_name(settings, CONTACTS)))
     async def forward(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            await forwarded.send(key=event.message.key, value=event.message.value)
+            await forwarded.send(key=event.message.key, value=event.message.value, headers=event.message.headers)
 
     return app
 

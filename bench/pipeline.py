@@ -25,7 +25,7 @@ from rich.console import Console
 from faust_forward import FORWARD  # bench/ is the script's folder
 
 from loket.simulator import QUESTIONS
-from plumbing.kafka import delete_deployment_topics, ensure_topics, open_reader, topic_name
+from plumbing.kafka import CLOUDEVENT_HEADERS, delete_deployment_topics, ensure_topics, open_reader, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import PartyRef, QuestionAsked, QuestionData
 from schemas.envelope import source_urn
@@ -53,7 +53,8 @@ async def produce_questions(settings: KafkaSettings, count: int) -> None:
             data = QuestionData(contact_id=f"b{i}", channel=channel, text=text, party=party, received_at=now)
             event = QuestionAsked.create(source=source, data=data, subject=data.contact_id, time=now)
             key = data.partition_key().encode()
-            pending.append(await producer.send(topic_name(settings, CONTACTS), event.to_bytes(), key=key))
+            pending.append(await producer.send(topic_name(settings, CONTACTS), event.to_bytes(), key=key,
+                                              headers=list(CLOUDEVENT_HEADERS)))
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -79,7 +80,8 @@ async def raw_loop(settings: KafkaSettings, count: int) -> float:
             if not batches:
                 continue  # still joining the group: the clock starts at the first records, as the router's does
             started = started or time.perf_counter()
-            futures = [await producer.send(target, r.value, key=r.key) for rs in batches.values() for r in rs]
+            futures = [await producer.send(target, r.value, key=r.key, headers=list(r.headers))
+                       for rs in batches.values() for r in rs]
             await asyncio.gather(*futures)
             await consumer.commit()
             seen += len(futures)
