@@ -16,3 +16,16 @@ class InvalidIdentifier(IntakeError):
 
 class PublishFailed(IntakeError):
     """The question could not be written to Kafka; nothing was accepted."""
+
+
+class ImplausibleTime(IntakeError):
+    """A time the channel gave lies outside the window the intake accepts around its own clock."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class IdempotencyKeyReused(IntakeError):
+    """An Idempotency-Key came back with another body than the one it was first used with."""
