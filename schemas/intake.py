@@ -1,49 +1,117 @@
-"""Bodies of the intake HTTP API: a question as a channel system submits it, and the answers."""
+"""Bodies of the intake HTTP API: a question as a channel system submits it, and the answer.
+
+Errors are ``schemas.problem.Problem``. Every rule the intake enforces on a body is also stated in the
+JSON Schema (a pattern, a format or the model's ``allOf``), so the document says what the code does;
+rules no schema can hold (the eleven test, a possible phone number, the ``received_at`` window) are
+named in the field's description.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import AwareDatetime, EmailStr, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from schemas.contacts import LIVE_CHANNELS, AgentOutcome, Channel
 from schemas.envelope import Frozen, Text
+
+#: Free text as ``Text`` takes it: no control characters but tab and line breaks.
+PRINTABLE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+#: The same, with at least one character that is not white space.
+NOT_BLANK_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+#: RFC 3339 ``date-time`` with its offset; pydantic alone would also take a Unix timestamp or a space.
+RFC3339_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_LIVE = sorted(channel.value for channel in LIVE_CHANNELS)
 
 
 class PartyIdentifiers(Frozen):
     """Who asks, as far as the channel knows. Any of these may be absent."""
 
-    bsn: str | None = Field(None, description="Burgerservicenummer: 9 digits passing the eleven test.")
+    bsn: str | None = Field(
+        None, pattern=r"^[0-9]{9}$", description="Burgerservicenummer: 9 digits passing the eleven test (elfproef)."
+    )
     kvk: str | None = Field(None, pattern=r"^[0-9]{8}$", description="KvK-nummer: 8 digits.")
     email: EmailStr | None = Field(None, description="E-mail address.")
-    phone: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{6,20}$", description="Phone number.")
-    name: Text | None = Field(None, max_length=200, description="Name as given.")
+    phone: str | None = Field(
+        None, pattern=r"^\+?[0-9 ()-]{6,20}$",
+        description="Phone number that can be dialled: Dutch unless it starts with a country code.",
+    )
+    name: Text | None = Field(
+        None, max_length=200, description="Name as given.", json_schema_extra={"pattern": PRINTABLE_PATTERN}
+    )
+
+
+#: What the model's validators enforce across fields, in JSON Schema (valid in OAS 3.0 and 3.1 alike).
+_CROSS_FIELD_RULES: dict[str, Any] = {
+    "allOf": [
+        {
+            "description": "Give subject_code or text (or both).",
+            "anyOf": [
+                {"required": ["subject_code"], "properties": {"subject_code": {"type": "string"}}},
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+            ],
+        },
+        {
+            "description": f"agent_outcome only on a live channel ({', '.join(_LIVE)}).",
+            "anyOf": [
+                {"properties": {"channel": {"enum": _LIVE}}},
+                {"not": {"required": ["agent_outcome"]}},
+                {"properties": {"agent_outcome": {"not": {"type": "string"}}}},
+            ],
+        },
+    ]
+}
 
 
 class QuestionSubmission(Frozen):
     """A question from a channel system (CTI, web form, counter, mail room)."""
 
+    model_config = ConfigDict(json_schema_extra=_CROSS_FIELD_RULES)
+
     channel: Channel = Field(description="Channel the question came in on.")
     subject_code: str | None = Field(
         None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64, description="Onderwerp code, if the channel knows it."
     )
-    text: Text | None = Field(None, min_length=1, max_length=4000, description="The question in the party's words.")
+    text: Text | None = Field(
+        None, min_length=1, max_length=4000, description="The question in the party's words; not only white space.",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+    )
     party: PartyIdentifiers | None = Field(None, description="Who asks, if known.")
     channel_reference: str | None = Field(
         None, pattern=r"^[A-Za-z0-9._:-]{1,64}$",
         description="The channel system's own id of the contact. Kept in the event's data only, never as a key.",
     )
-    received_at: AwareDatetime | None = Field(None, description="When the channel received it; now if absent.")
+    received_at: AwareDatetime | None = Field(
+        None,
+        description="When the channel received it (RFC 3339, with offset); now if absent. It must lie in the "
+        "intake's window around its own clock: at most LOKET_INTAKE_RECEIVED_AT_MAX_FUTURE_SECONDS ahead (clock "
+        "skew, default 300 s) and at most LOKET_INTAKE_RECEIVED_AT_MAX_AGE_DAYS back (default 30 days); else 422.",
+    )
     agent_outcome: AgentOutcome | None = Field(
         None, description="The front-office employee's outcome; only on live channels (phone, counter, chat)."
     )
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str | None) -> str | None:
+        if text is not None and not text.strip():
+            raise ValueError("is only white space")
+        return text
+
+    @field_validator("received_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        if value is not None and not (isinstance(value, str) and RFC3339_PATTERN.match(value)):
+            raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-23T09:30:00+01:00")
+        return value
 
     @model_validator(mode="after")
     def _subject_or_text(self) -> "QuestionSubmission":
         if self.subject_code is None and self.text is None:
             raise ValueError("give subject_code or text (or both)")
         if self.agent_outcome is not None and self.channel not in LIVE_CHANNELS:
-            raise ValueError(f"agent_outcome is only given on live channels (phone, counter, chat), not {self.channel}")
+            raise ValueError(f"agent_outcome is only given on live channels ({', '.join(_LIVE)}), not {self.channel}")
         return self
 
 
@@ -53,23 +121,3 @@ class QuestionAccepted(Frozen):
     event_id: str = Field(description="Id of the QuestionAsked event.")
     contact_id: str = Field(description="Id of the contact.")
     status: str = Field("accepted", description="Always 'accepted'.")
-
-
-class FieldProblem(Frozen):
-    """One field that was wrong, and why."""
-
-    field: str = Field(description="Dotted path of the field in the body.")
-    reason: str = Field(description="What is wrong with it.")
-
-
-class Problem(Frozen):
-    """RFC 9457 problem details (``application/problem+json``)."""
-
-    type: str = Field("about:blank", description="URI of the problem type.")
-    title: str = Field(description="Short summary of the problem type.")
-    status: int = Field(description="HTTP status code.")
-    detail: str | None = Field(None, description="Explanation of this occurrence.")
-    errors: list[FieldProblem] = Field(default_factory=list, description="The fields at fault.")
-
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)

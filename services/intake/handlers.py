@@ -9,7 +9,9 @@ from typing import Protocol
 from schemas import CloudEvent
 from schemas.intake import QuestionAccepted, QuestionSubmission
 from schemas.topics import CONTACTS, TopicSpec
-from services.intake import domain
+from services.intake import domain, idempotency
+from services.intake.idempotency import IdempotencyMemory
+from services.intake.window import ReceivedWindow
 
 
 class Publisher(Protocol):
@@ -24,15 +26,27 @@ async def accept_question(
     source: str,
     now: dt.datetime,
     new_id: Callable[[], str],
+    window: ReceivedWindow,
+    memory: IdempotencyMemory,
     idempotency_key: str | None = None,
-) -> QuestionAccepted:
+) -> tuple[QuestionAccepted, bool]:
     """Validate, pseudonymise and publish; the answer says the question is durable in the stream.
 
-    With an idempotency key a retried submission becomes the very same event (same ids), which every
-    consumer already treats as a redelivery.
+    Returns the answer and whether it is a replay. With an idempotency key a retry of the same body gets
+    the first answer without publishing again, and the same key with another body is refused. Should the
+    memory have forgotten the key, the retry still becomes the very same event (ids from key and body),
+    which every consumer already treats as a redelivery.
     """
-    event_id, contact_id = domain.ids_for(idempotency_key, new_id)
-    event = domain.question_event(submission, secret=secret, source=source, now=now, event_id=event_id,
-                                  contact_id=contact_id)
-    await publisher.publish(CONTACTS, event.data.partition_key(), event)
-    return QuestionAccepted(event_id=event.id, contact_id=event.data.contact_id)
+    window.check(submission.received_at, now)
+
+    async def publish(retry_identity: str | None) -> QuestionAccepted:
+        event_id, contact_id = domain.ids_for(retry_identity, new_id)
+        event = domain.question_event(submission, secret=secret, source=source, now=now, event_id=event_id,
+                                      contact_id=contact_id)
+        await publisher.publish(CONTACTS, event.data.partition_key(), event)
+        return QuestionAccepted(event_id=event.id, contact_id=event.data.contact_id)
+
+    if idempotency_key is None:
+        return await publish(None), False
+    body = idempotency.fingerprint(submission)
+    return await memory.once(idempotency_key, body, lambda: publish(idempotency.retry_identity(idempotency_key, body)))

@@ -1,113 +1,168 @@
-"""The intake HTTP API: ``POST /v1/questions``; errors as ``application/problem+json``."""
+"""The intake HTTP API: ``POST /v1/questions``, with the shared API behaviour of ``plumbing.api``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated
 
 import structlog
-from fastapi import FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Header, Request, Response
 
+from plumbing.api import create_api, problem, problem_response
 from plumbing.http import add_metrics_endpoint
 from plumbing.kafka import ensure_topics, start_producer
+from plumbing.openapi import ApiInfo
 from schemas.envelope import source_urn
-from schemas.intake import FieldProblem, Problem, QuestionAccepted, QuestionSubmission
+from schemas.intake import QuestionAccepted, QuestionSubmission
+from schemas.problem import FieldProblem
 from schemas.topics import CONTACTS
 from services.intake import handlers, metrics
-from services.intake.exceptions import InvalidIdentifier, PublishFailed
+from services.intake.exceptions import IdempotencyKeyReused, ImplausibleTime, InvalidIdentifier, PublishFailed
+from services.intake.handlers import Publisher
+from services.intake.idempotency import IdempotencyMemory
 from services.intake.kafka import KafkaPublisher
 from services.intake.settings import DEVELOPMENT_SECRET, IntakeSettings
+from services.intake.window import ReceivedWindow
 
 log = structlog.get_logger(__name__)
-PROBLEM_JSON = "application/problem+json"
+#: Semantic version of the intake API (ADR API-56); its major version is the path's ``/v1``.
+API_VERSION = "1.1.0"
+RETRY_AFTER_SECONDS = 5
+IDEMPOTENCY_KEY = "Idempotency-Key"
+PublisherFactory = Callable[[IntakeSettings], AbstractAsyncContextManager[Publisher]]
 
 
-def create_app(settings: IntakeSettings) -> FastAPI:
-    """The intake API; the Kafka producer is made at start-up, never at import."""
+def api_info(settings: IntakeSettings) -> ApiInfo:
+    return ApiInfo(
+        title="Loket intake",
+        version=API_VERSION,
+        description="Every channel's questions (phone, web, counter, chat, e-mail, letter) into Loket's contacts "
+        "stream, where the router applies the one-desk rules. Errors are application/problem+json (RFC 9457); "
+        "bodies are I-JSON (RFC 7493) of at most LOKET_INTAKE_MAX_BODY_BYTES (default 64 KiB).",
+        contact=settings.contact(),
+        tags=[{"name": "questions", "description": "Questions (vragen) from every channel."}],
+    )
+
+
+@asynccontextmanager
+async def kafka_publisher(settings: IntakeSettings) -> AsyncIterator[Publisher]:
+    """The Kafka producer, made at start-up (never at import) and stopped at shutdown."""
+    await ensure_topics(settings, [CONTACTS])
+    producer = await start_producer(settings)
+    try:
+        yield KafkaPublisher(producer, settings)
+    finally:
+        await producer.stop()
+
+
+def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafka_publisher) -> FastAPI:
+    """The intake API; ``open_publisher`` is entered at start-up."""
+    info = api_info(settings)
+    questions = f"{info.base_path}/questions"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.pseudonym_secret.get_secret_value() == DEVELOPMENT_SECRET:
             log.warning("development_pseudonym_secret_used", hint="set LOKET_PSEUDONYM_SECRET in production")
-        await ensure_topics(settings, [CONTACTS])
-        producer = await start_producer(settings)
-        app.state.publisher = KafkaPublisher(producer, settings)
-        log.info("intake_started", host=settings.intake_host, port=settings.intake_port)
-        try:
+        async with open_publisher(settings) as publisher:
+            app.state.publisher = publisher
+            log.info("intake_started", host=settings.intake_host, port=settings.intake_port)
             yield
-        finally:
-            await producer.stop()
 
-    app = FastAPI(title="Loket intake", version="1.0.0", lifespan=lifespan)
-    app.add_exception_handler(RequestValidationError, _invalid_body)
-    app.add_exception_handler(InvalidIdentifier, _invalid_identifier)
-    app.add_exception_handler(PublishFailed, _unavailable)
+    def count_refusal(method: str, path: str, status: int) -> None:
+        if method == "POST" and path == questions and status >= 400:
+            metrics.QUESTIONS_REFUSED.labels(reason="unavailable" if status == 503 else "invalid").inc()
+
+    app = create_api(info, max_body_bytes=settings.intake_max_body_bytes, lifespan=lifespan, observe=count_refusal)
+    _add_intake_problems(app, info.version)
     add_metrics_endpoint(app)
     secret = settings.pseudonym_secret.get_secret_value().encode()
     source = source_urn(settings.oin, "loket-intake")
+    window = ReceivedWindow(max_future=dt.timedelta(seconds=settings.intake_received_at_max_future_seconds),
+                            max_age=dt.timedelta(days=settings.intake_received_at_max_age_days))
+    memory = IdempotencyMemory(settings.intake_idempotency_ttl_seconds, settings.intake_idempotency_max_keys)
 
-    @app.post("/v1/questions", status_code=202, response_model=QuestionAccepted)
+    @app.post(questions, status_code=202, response_model=QuestionAccepted, tags=["questions"],
+              operation_id="postQuestion", summary="Submit a question", responses=_QUESTION_RESPONSES)
     async def post_question(
         submission: QuestionSubmission,
         request: Request,
-        idempotency_key: str | None = Header(
-            None, min_length=8, max_length=128, description="Retry with the same key: the same question, not a second."
-        ),
+        idempotency_key: Annotated[str | None, Header(
+            alias=IDEMPOTENCY_KEY, min_length=8, max_length=128, pattern=r"^[!-~]+$",
+            description="Retry with the same key and body: the first answer, not a second question. The same "
+            "key with another body is a 422. Visible ASCII; a Structured Fields string (in quotes) is read "
+            "without its quotes. Remembered for LOKET_INTAKE_IDEMPOTENCY_TTL_SECONDS (default a day).",
+        )] = None,
     ) -> QuestionAccepted:
         """Accept a question from any channel; 202 once it is durable in the contacts stream."""
-        accepted = await handlers.accept_question(
+        accepted, replayed = await handlers.accept_question(
             submission,
             publisher=request.app.state.publisher,
             secret=secret,
             source=source,
             now=dt.datetime.now(dt.timezone.utc),
             new_id=lambda: str(uuid.uuid4()),
-            idempotency_key=idempotency_key,
+            window=window,
+            memory=memory,
+            idempotency_key=_unquoted(idempotency_key),
         )
-        metrics.QUESTIONS_ACCEPTED.labels(channel=submission.channel.value).inc()
-        log.info("question_accepted", event_id=accepted.event_id, channel=submission.channel.value)
+        counter = metrics.QUESTIONS_REPLAYED if replayed else metrics.QUESTIONS_ACCEPTED
+        counter.labels(channel=submission.channel.value).inc()
+        log.info("question_replayed" if replayed else "question_accepted", event_id=accepted.event_id,
+                 channel=submission.channel.value)
         return accepted
 
-    @app.get("/health")
+    @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
 
 
-def _problem(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+_QUESTION_RESPONSES: dict[int | str, dict] = {
+    202: {"description": "Accepted: the question is durable in the contacts stream and will be routed. A retry "
+          "with the same Idempotency-Key and body gets this same answer."},
+    422: {"description": "The question breaks a rule of this document, or one only the intake can check (the "
+          "eleven test, a possible phone number, received_at in its window), or its Idempotency-Key was used "
+          "with another body; `errors` names each field at fault."},
+    503: {"description": "The contacts stream is unavailable: nothing was accepted; try again after Retry-After.",
+          "headers": {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
+                                      "schema": {"type": "integer", "minimum": 1}}}},
+}
 
 
-async def _invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    metrics.QUESTIONS_REFUSED.labels(reason="invalid").inc()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return _problem(Problem(title="Malformed JSON", status=400, detail="The body is not valid JSON."))
-    fields = [FieldProblem(field=_field_path(e["loc"]), reason=e["msg"]) for e in errors]
-    detail = "; ".join(f"{f.field}: {f.reason}" for f in fields)
-    return _problem(Problem(title="Invalid question", status=422, detail=detail, errors=fields))
+def _unquoted(key: str | None) -> str | None:
+    """The key itself: the IETF draft sends it as a Structured Fields string, ``"8e03978e…"``."""
+    if key is not None and len(key) > 2 and key[0] == key[-1] == '"':
+        return key[1:-1]
+    return key
 
 
-async def _invalid_identifier(request: Request, exc: InvalidIdentifier) -> JSONResponse:
-    metrics.QUESTIONS_REFUSED.labels(reason="invalid").inc()
-    field = FieldProblem(field=exc.field, reason=exc.reason)
-    return _problem(Problem(title="Invalid question", status=422, detail=str(exc), errors=[field]))
+def _add_intake_problems(app: FastAPI, version: str) -> None:
+    """The intake's own refusals, as 422 and 503 problems that name the field and never echo its value."""
 
+    def unprocessable(field: str, reason: str) -> Response:
+        return problem_response(problem(422, f"{field}: {reason}", [FieldProblem(field=field, reason=reason)]), version)
 
-async def _unavailable(request: Request, exc: PublishFailed) -> JSONResponse:
-    metrics.QUESTIONS_REFUSED.labels(reason="unavailable").inc()
-    log.error("question_not_published", error=str(exc))
-    problem = Problem(title="Stream unavailable", status=503, detail="The question was not accepted; try again.")
-    return _problem(problem, headers={"Retry-After": "5"})
+    async def invalid_identifier(request: Request, exc: InvalidIdentifier) -> Response:
+        return unprocessable(exc.field, exc.reason)
 
+    async def implausible_time(request: Request, exc: ImplausibleTime) -> Response:
+        return unprocessable(exc.field, exc.reason)
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    return ".".join(parts) or "(body)"
+    async def key_reused(request: Request, exc: IdempotencyKeyReused) -> Response:
+        return unprocessable(f"header.{IDEMPOTENCY_KEY}", "was used with another body; use a new key for a new "
+                             "question")
+
+    async def unavailable(request: Request, exc: PublishFailed) -> Response:
+        log.error("question_not_published", error=str(exc))
+        return problem_response(problem(503, "The question was not accepted; try again."), version,
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    app.add_exception_handler(InvalidIdentifier, invalid_identifier)
+    app.add_exception_handler(ImplausibleTime, implausible_time)
+    app.add_exception_handler(IdempotencyKeyReused, key_reused)
+    app.add_exception_handler(PublishFailed, unavailable)

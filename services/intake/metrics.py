@@ -5,8 +5,14 @@ from prometheus_client import Counter
 QUESTIONS_ACCEPTED = Counter(
     "loket_intake_questions_accepted_total", "Questions accepted into the contacts stream.", ["channel"]
 )
+QUESTIONS_REPLAYED = Counter(
+    "loket_intake_questions_replayed_total",
+    "Retries with a remembered Idempotency-Key and the same body: answered as the first time, not published "
+    "or counted as accepted again.",
+    ["channel"],
+)
 QUESTIONS_REFUSED = Counter(
     "loket_intake_questions_refused_total",
-    "Questions refused, by reason: invalid (4xx) or unavailable (Kafka down, 503).",
+    "Questions refused, by reason: invalid (any 4xx) or unavailable (Kafka down, 503).",
     ["reason"],
 )

@@ -4,11 +4,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from plumbing.pseudonym import pseudonym
 from schemas import QuestionAsked
 from schemas.topics import CONTACTS
-from services.intake.http import create_app
+from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
 
 pytestmark = pytest.mark.integration
@@ -54,14 +55,42 @@ async def test_anonymous_question_is_keyed_by_our_contact_id_not_the_channels_re
     assert b"0612345678" not in record.key
 
 
-async def test_a_retry_with_the_same_idempotency_key_is_the_same_question(client):
+async def test_a_retry_with_the_same_idempotency_key_is_the_same_question_published_and_counted_once(client, topics):
     body = {"channel": "web", "text": "Mijn kliko is kapot"}
+    before = await _samples(client)
     first = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8812"})
-    retry = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8812"})
+    retry = await client.post("/v1/questions", json={**body, "party": None},  # the same body, spelled otherwise
+                              headers={"Idempotency-Key": "form-submit-8812"})
     other = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8813"})
     assert first.status_code == retry.status_code == other.status_code == 202
     assert first.json() == retry.json()
     assert other.json()["event_id"] != first.json()["event_id"]
+
+    after = await _samples(client)
+    assert after["loket_intake_questions_accepted_total", "web"] - before.get(("loket_intake_questions_accepted_total",
+                                                                               "web"), 0) == 2
+    assert after["loket_intake_questions_replayed_total", "web"] - before.get(("loket_intake_questions_replayed_total",
+                                                                               "web"), 0) == 1
+    assert await topics.count(CONTACTS) == 2  # every publish was acknowledged before its answer
+    records = await topics.read(CONTACTS, until=lambda rs: len(rs) == 2)
+    ids = [QuestionAsked.model_validate_json(r.value).id for r in records]
+    assert sorted(ids) == sorted([first.json()["event_id"], other.json()["event_id"]])
+
+
+async def test_an_idempotency_key_reused_with_another_body_is_refused_and_never_published(client, topics):
+    key = {"Idempotency-Key": "form-submit-9901"}
+    first = await client.post("/v1/questions", json={"channel": "web", "text": "Mijn kliko is kapot"}, headers=key)
+    reused = await client.post("/v1/questions", json={"channel": "web", "text": "Wanneer is de milieustraat open?"},
+                               headers=key)
+    assert first.status_code == 202
+    assert reused.status_code == 422
+    assert reused.headers["content-type"] == "application/problem+json"
+    assert reused.headers["api-version"] == API_VERSION
+    assert reused.json()["errors"] == [{"field": "header.Idempotency-Key",
+                                        "reason": "was used with another body; use a new key for a new question"}]
+    assert await topics.count(CONTACTS) == 1  # every publish was acknowledged before its answer
+    [record] = await topics.read(CONTACTS, until=lambda rs: len(rs) == 1)
+    assert QuestionAsked.model_validate_json(record.value).data.text == "Mijn kliko is kapot"
 
 
 async def test_a_nul_byte_in_the_text_is_refused_before_it_reaches_the_stream(client):
@@ -85,7 +114,17 @@ async def test_bsn_failing_the_eleven_test_is_refused(client):
     assert "123456789" not in response.text  # the refusal does not echo personal data
 
 
-async def test_malformed_json_is_a_400(client):
+async def test_malformed_json_is_a_400_problem(client):
     response = await client.post("/v1/questions", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["title"] == "Malformed JSON"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["api-version"] == API_VERSION
+    assert response.json()["title"] == "Bad Request"
+    assert "not JSON" in response.json()["detail"]
+
+
+async def _samples(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
+    """The intake's counters by (sample name, channel), as /metrics shows them."""
+    text = (await client.get("/metrics")).text
+    return {(s.name, s.labels.get("channel", "")): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
