@@ -144,12 +144,16 @@ def topics(case_settings: CaseSettings) -> Topics:
 
 @pytest.fixture
 def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:  # type: ignore[no-untyped-def]
-    """Start ``loket <name>`` processes in the test's deployment; all are stopped after the test."""
+    """Start ``loket <name>`` processes in the test's deployment; all are stopped after the test.
+
+    Their logs and working files (faust's data folder) stay in the test's own folder, not the user's state folder.
+    """
     started: list[subprocess.Popen] = []
+    own = {"LOKET_STATE_DIR": str(tmp_path / "state")}
 
     def start(name: str, **extra: str) -> subprocess.Popen:
         log = open(tmp_path / f"{name}.log", "ab")
-        process = subprocess.Popen([sys.executable, "-m", "loket", name], env={**os.environ, **env, **extra},
+        process = subprocess.Popen([sys.executable, "-m", "loket", name], env={**os.environ, **env, **own, **extra},
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         started.append(process)
         return process

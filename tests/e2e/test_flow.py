@@ -18,7 +18,8 @@ BSN = "111222333"
 def running(env, tmp_path):
     """``loket run``'s supervisor on this test's own topics, database and ports."""
     ports = {"LOKET_INTAKE_PORT": str(free_port()), "LOKET_NORMS_PORT": str(free_port())}
-    supervisor = Supervisor(env={**env, **ports}, log_dir=tmp_path / "logs")
+    # Its own state folder too: the norms service keeps faust's working files there, not in the user's .loket/.
+    supervisor = Supervisor(env={**env, **ports, "LOKET_STATE_DIR": str(tmp_path / "state")}, log_dir=tmp_path / "logs")
     supervisor.start()
     yield {"intake": f"http://127.0.0.1:{ports['LOKET_INTAKE_PORT']}",
            "norms": f"http://127.0.0.1:{ports['LOKET_NORMS_PORT']}"}
