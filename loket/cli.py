@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import typer
 
@@ -141,11 +142,13 @@ def run() -> None:
 def demo(
     questions: int = typer.Option(60, help="How many simulated questions to send."),
     keep_running: bool = typer.Option(True, help="Keep everything up after the burst, until Ctrl-C."),
+    run_dir: Path | None = typer.Option(None, show_default=False, help="Folder for the services' logs (logs/) "
+                                        "and working files; by default the state folder, LOKET_STATE_DIR."),
 ) -> None:
     """Stack up, all services, a burst of simulated questions, and where to look."""
     from loket.demo import run_demo
 
-    raise typer.Exit(run_demo(questions=questions, keep_running=keep_running))
+    raise typer.Exit(run_demo(questions=questions, keep_running=keep_running, run_dir=run_dir))
 
 
 def main() -> None:

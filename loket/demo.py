@@ -8,6 +8,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -31,15 +32,18 @@ from services.norms.settings import NormsSettings
 console = Console()
 
 
-def run_demo(questions: int, keep_running: bool) -> int:
+def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) -> int:
+    """``run_dir``: the services' logs and working files; the state folder unless given."""
     configure_logging(level="warning")
     settings = StackSettings()
-    supervisor = Supervisor(log_dir=settings.state_dir / "logs")
+    run_dir = run_dir or settings.state_dir
+    # The services keep nothing else in their state folder: the stack's jars and data are the stack's.
+    supervisor = Supervisor(env={"LOKET_STATE_DIR": str(run_dir)}, log_dir=run_dir / "logs")
     demo_started: tuple[str, ...] = ()  # the stack components that were not running before the demo
     try:
         before = asyncio.run(stack.status(settings))
         demo_started = tuple(component.name for component in before.components if not component.running)
-        return _run(settings, supervisor, questions, keep_running)
+        return _run(settings, supervisor, run_dir / "logs", questions, keep_running)
     except stack.StackError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -50,12 +54,12 @@ def run_demo(questions: int, keep_running: bool) -> int:
         _stop(settings, supervisor, demo_started)
 
 
-def _run(settings: StackSettings, supervisor: Supervisor, questions: int, keep_running: bool) -> int:
+def _run(settings: StackSettings, supervisor: Supervisor, log_dir: Path, questions: int, keep_running: bool) -> int:
     console.print(asyncio.run(stack.up(settings)))
     asyncio.run(migrate_database(CaseSettings()))
     asyncio.run(ensure_topics(settings, ALL_TOPICS))
     supervisor.start()
-    return asyncio.run(_demo(settings, supervisor, questions, keep_running))
+    return asyncio.run(_demo(settings, supervisor, log_dir, questions, keep_running))
 
 
 def _stop(settings: StackSettings, supervisor: Supervisor, components: tuple[str, ...]) -> None:
@@ -82,10 +86,11 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-async def _demo(settings: StackSettings, supervisor: Supervisor, count: int, keep_running: bool) -> int:
+async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, count: int,
+                keep_running: bool) -> int:
     intake = f"http://{IntakeSettings().intake_host}:{IntakeSettings().intake_port}"
     async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
-        if not await _wait_healthy(client, "/health", "intake"):
+        if not await _wait_healthy(client, "/health", "intake", log_dir):
             return 1
         decisions = await open_reader(settings, DECISIONS, from_end=True)
         parse = _DecisionParser()
@@ -95,7 +100,7 @@ async def _demo(settings: StackSettings, supervisor: Supervisor, count: int, kee
             _report(sent, seen, parse.skipped)
             if len(seen) != len(sent):
                 return 1
-            _where_to_look()
+            _where_to_look(log_dir)
             if keep_running:
                 return await _follow(decisions, parse, supervisor)
         finally:
@@ -142,7 +147,7 @@ async def _follow(decisions: AIOKafkaConsumer, parse: _DecisionParser, superviso
     return 0
 
 
-async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, timeout: float = 90) -> bool:
+async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, log_dir: Path, timeout: float = 90) -> bool:
     deadline = time.monotonic() + timeout
     with console.status(f"waiting for {name}…"):
         while time.monotonic() < deadline:
@@ -152,7 +157,8 @@ async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, timeout
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.5)
-    console.print(f"[red]{name} did not come up in {timeout:.0f}s[/red]; see {StackSettings().state_dir}/logs/")
+    console.print(f"[red]{name} did not come up in {timeout:.0f}s[/red]; see its log, {log_dir / f'{name}.log'}",
+                  soft_wrap=True)
     return False
 
 
@@ -197,7 +203,7 @@ def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided], skipped: int
         console.print(f"unreadable decisions records skipped: {skipped}")
 
 
-def _where_to_look() -> None:
+def _where_to_look(log_dir: Path) -> None:
     intake, norms = IntakeSettings(), NormsSettings()
     console.print(f"""
 [bold]Where to look[/bold]
@@ -205,5 +211,5 @@ def _where_to_look() -> None:
                      -H 'content-type: application/json' -d '{{"channel":"web","text":"mijn kliko is kapot"}}'
   intake API docs: http://{intake.intake_host}:{intake.intake_port}/docs
   metrics:         http://{norms.norms_host}:{norms.norms_port}/metrics   (loket_decisions_total, loket_first_contact_resolution_ratio)
-  service logs:    {StackSettings().state_dir}/logs/
+  service logs:    {log_dir}/
   stack:           loket stack status""")
