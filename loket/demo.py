@@ -7,12 +7,13 @@ import contextlib
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -30,6 +31,18 @@ from services.intake.settings import IntakeSettings
 from services.norms.settings import NormsSettings
 
 console = Console()
+
+#: Rows in the table of decisions, one per different question.
+SHOWN = 8
+
+
+def ask_command(host: str, port: int) -> str:
+    """The curl that asks a question of your own, in lines of at most 80 columns so it survives being copied
+    from a narrow terminal. The README shows it for the default address; a test keeps the two equal."""
+    return (f"curl -s -X POST http://{host}:{port}/v1/questions \\\n"
+            "     -H 'content-type: application/json' \\\n"
+            """     -d '{"channel":"web","text":"mijn kliko is kapot",\n"""
+            """          "party":{"bsn":"111222333"}}'""")
 
 
 def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) -> int:
@@ -55,11 +68,16 @@ def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) ->
 
 
 def _run(settings: StackSettings, supervisor: Supervisor, log_dir: Path, questions: int, keep_running: bool) -> int:
-    console.print(asyncio.run(stack.up(settings)))
+    _print_plain(str(asyncio.run(stack.up(settings))))  # as `loket stack status` says it
     asyncio.run(migrate_database(CaseSettings()))
     asyncio.run(ensure_topics(settings, ALL_TOPICS))
     supervisor.start()
     return asyncio.run(_demo(settings, supervisor, log_dir, questions, keep_running))
+
+
+def _print_plain(text: str) -> None:
+    """Print as is: no markup, no highlighting, and no line breaks of rich's own, so it can be copied."""
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
 
 
 def _stop(settings: StackSettings, supervisor: Supervisor, components: tuple[str, ...]) -> None:
@@ -99,6 +117,8 @@ async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, 
             seen = await _collect(decisions, parse, set(sent), timeout=60)
             _report(sent, seen, parse.skipped)
             if len(seen) != len(sent):
+                console.print(f"[red]{len(sent) - len(seen)} questions were not decided in 60s[/red]; "
+                              f"see the router's log, {log_dir / 'router.log'}", soft_wrap=True)
                 return 1
             _where_to_look(log_dir)
             if keep_running:
@@ -129,6 +149,7 @@ class _DecisionParser:
 async def _follow(decisions: AIOKafkaConsumer, parse: _DecisionParser, supervisor: Supervisor) -> int:
     """Print every new decision as it comes, until Ctrl-C or until a service dies."""
     console.print("Everything runs; new decisions appear below. [bold]Ctrl-C[/bold] stops it all.")
+    _print_plain(_decision_line("time", "channel", "outcome", "subject", "case"))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -140,11 +161,15 @@ async def _follow(decisions: AIOKafkaConsumer, parse: _DecisionParser, superviso
         for records in (await decisions.getmany(timeout_ms=500)).values():
             for decision in filter(None, (parse(record.value) for record in records)):
                 data = decision.data
-                console.print(f"{data.decided_at:%H:%M:%S} {data.channel.value:<7} {data.outcome.value:<9} "
-                              f"{data.subject_code:<16} {data.case_id or ''}")
+                _print_plain(_decision_line(f"{data.decided_at:%H:%M:%S}", data.channel.value, data.outcome.value,
+                                            data.subject_code, data.case_id or ""))
     if parse.skipped:
         console.print(f"{parse.skipped} unreadable decisions records skipped in all")
     return 0
+
+
+def _decision_line(time_: str, channel: str, outcome: str, subject: str, case: str) -> str:
+    return f"{time_:<8} {channel:<7} {outcome:<9} {subject:<16} {case}"
 
 
 async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, log_dir: Path, timeout: float = 90) -> bool:
@@ -188,17 +213,31 @@ async def _collect(
     return seen
 
 
+def one_per_question(contact_ids: Iterable[str], text_of: Mapping[str, str], limit: int) -> list[str]:
+    """The first ``limit`` contacts whose question text no earlier one asked: the simulator repeats
+    questions (so the ask-once rule has work), but a table of examples should not."""
+    first: dict[str, str] = {}
+    for contact_id in contact_ids:
+        if len(first) == limit:
+            break
+        first.setdefault(text_of[contact_id], contact_id)
+    return list(first.values())
+
+
 def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided], skipped: int) -> None:
-    table = Table(title=f"{len(seen)} of {len(sent)} questions decided (first 8 shown)")
-    for column in ("channel", "question", "outcome", "onderwerp", "afdeling"):
-        table.add_column(column)
-    for contact_id, decision in list(seen.items())[:8]:
-        data = decision.data
-        table.add_row(data.channel.value, sent[contact_id]["text"], data.outcome.value, data.subject_code,
-                      data.department or "frontoffice")
-    console.print(table)
-    outcomes = Counter(d.data.outcome.value for d in seen.values())
-    console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    console.print(f"{len(seen)} of {len(sent)} questions decided")
+    shown = one_per_question(seen, {contact_id: body["text"] for contact_id, body in sent.items()}, SHOWN)
+    if shown:
+        table = Table(title=f"how the first {len(shown)} different questions were decided")
+        for column in ("channel", "question", "outcome", "subject", "department"):
+            table.add_column(column, overflow="fold")  # a narrow terminal folds a long word, never cuts it off
+        for contact_id in shown:
+            data = seen[contact_id].data
+            table.add_row(data.channel.value, sent[contact_id]["text"], data.outcome.value, data.subject_code,
+                          data.department or "front office", end_section=True)
+        console.print(table)
+        outcomes = Counter(d.data.outcome.value for d in seen.values())
+        console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     if skipped:
         console.print(f"unreadable decisions records skipped: {skipped}")
 
@@ -207,9 +246,11 @@ def _where_to_look(log_dir: Path) -> None:
     intake, norms = IntakeSettings(), NormsSettings()
     console.print(f"""
 [bold]Where to look[/bold]
-  ask a question:  curl -s -X POST http://{intake.intake_host}:{intake.intake_port}/v1/questions \\
-                     -H 'content-type: application/json' -d '{{"channel":"web","text":"mijn kliko is kapot"}}'
-  intake API docs: http://{intake.intake_host}:{intake.intake_port}/docs
-  metrics:         http://{norms.norms_host}:{norms.norms_port}/metrics   (loket_decisions_total, loket_first_contact_resolution_ratio)
-  service logs:    {log_dir}/
-  stack:           loket stack status""")
+  intake API docs  http://{intake.intake_host}:{intake.intake_port}/docs
+  metrics          http://{norms.norms_host}:{norms.norms_port}/metrics
+                   loket_decisions_total, loket_first_contact_resolution_ratio
+  service logs     {escape(str(log_dir))}/
+  the stack        loket stack status
+
+[bold]Ask a question of your own[/bold]""", soft_wrap=True, highlight=False)
+    _print_plain(ask_command(intake.intake_host, intake.intake_port))

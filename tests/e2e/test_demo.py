@@ -1,4 +1,5 @@
-"""The README's demo command, end to end: a burst of questions, every one decided, nothing left behind."""
+"""The README's demo command, end to end: a burst of questions, every one decided, nothing left behind, and
+output a newcomer can read and copy from an 80-column terminal."""
 
 import os
 import subprocess
@@ -7,25 +8,82 @@ from pathlib import Path
 
 import pytest
 
+from loket import simulator
 from plumbing.settings import StackSettings
+from tests.readme import code_block
 from tests.realstack import free_port
 
 pytestmark = pytest.mark.e2e
 
+QUESTIONS = 30  # with the simulator's seed, questions repeat among the first 8 sent
+DEFAULT_INTAKE = "http://127.0.0.1:8080/"
+
 
 def test_demo_decides_every_question_and_leaves_no_process_or_folder_behind(env, tmp_path):
     marker = f"LOKET_DEMO_TEST_{os.getpid()}"
-    demo_env = {**os.environ, **env, marker: "1",
-                "LOKET_INTAKE_PORT": str(free_port()), "LOKET_NORMS_PORT": str(free_port())}
+    intake_port = str(free_port())
+    demo_env = {**os.environ, **env, marker: "1", "COLUMNS": "80", "PYTHONIOENCODING": "utf-8",
+                "LOKET_INTAKE_PORT": intake_port, "LOKET_NORMS_PORT": str(free_port())}
     user_state = StackSettings().state_dir
     before = {name: _entries(user_state / name) for name in ("logs", "faust")}
-    result = subprocess.run([sys.executable, "-m", "loket", "demo", "--questions", "20", "--no-keep-running",
-                             "--run-dir", str(tmp_path / "run")],
+
+    result = subprocess.run([sys.executable, "-m", "loket", "demo", "--questions", str(QUESTIONS),
+                             "--no-keep-running", "--run-dir", str(tmp_path / "run")],
                             env=demo_env, capture_output=True, text=True, timeout=240)
+
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "20 of 20 questions decided" in result.stdout
+    assert f"{QUESTIONS} of {QUESTIONS} questions decided" in result.stdout
     assert not _children_running(marker)  # the services it started are gone; the session's stack stays
+    lines = result.stdout.splitlines()
+    stack_status = subprocess.run([sys.executable, "-m", "loket", "stack", "status"], env=demo_env,
+                                  capture_output=True, text=True, timeout=60, check=True).stdout
+    _assert_stack_shown_as_loket_stack_status_says_it(lines, stack_status)
+    _assert_table_shows_different_questions_under_english_headers(lines)
+    _assert_curl_is_the_readmes_and_fits_80_columns(lines, intake_port)
     _assert_logs_and_working_files_in_run_dir_only(tmp_path / "run", env["LOKET_TOPIC_PREFIX"], user_state, before)
+
+
+def _assert_stack_shown_as_loket_stack_status_says_it(lines: list[str], stack_status: str) -> None:
+    assert "StackStatus(" not in "\n".join(lines)
+    for line in stack_status.splitlines():
+        assert line in lines, f"{line!r} of `loket stack status` is not a line of the demo's output"
+
+
+def _assert_table_shows_different_questions_under_english_headers(lines: list[str]) -> None:
+    [header] = [line for line in lines if line.startswith("┃")]
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == \
+        ["channel", "question", "outcome", "subject", "department"]
+    questions = _question_column(lines)
+    sent = {_unspaced(body["text"]) for body in simulator.questions(QUESTIONS)}
+    assert set(questions) <= sent, questions  # each read back whole: nothing cut off
+    assert len(questions) == min(8, len(sent))
+    assert len(set(questions)) == len(questions), f"a question is shown twice: {questions}"
+
+
+def _question_column(lines: list[str]) -> list[str]:
+    """The question of each row of the demo's table, without its spaces: the table wraps and folds it over
+    lines, and the parts are joined again."""
+    rows: list[str] = []
+    for line in lines:
+        if not line.startswith("│"):
+            continue
+        channel, question = (cell.strip() for cell in line.split("│")[1:3])
+        if channel:
+            rows.append("")
+        rows[-1] += _unspaced(question)
+    return rows
+
+
+def _unspaced(text: str) -> str:
+    return "".join(text.split())
+
+
+def _assert_curl_is_the_readmes_and_fits_80_columns(lines: list[str], intake_port: str) -> None:
+    readme = code_block("curl ").replace(DEFAULT_INTAKE, f"http://127.0.0.1:{intake_port}/").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("curl "))
+    printed = lines[start:start + len(readme)]
+    assert printed == readme
+    assert all(len(line) <= 80 for line in printed), printed
 
 
 def _assert_logs_and_working_files_in_run_dir_only(run_dir: Path, prefix: str, user_state: Path,
