@@ -1,0 +1,155 @@
+"""Every OAS document Loket serves, checked by the standards' own tools: Spectral with our ruleset of the NL API
+Design Rules (conformance/adr.spectral.yaml, on top of Spectral's own OpenAPI rules) and
+openapi-spec-validator. No error and no warning is accepted. Plus /docs without internet.
+
+The documents are fetched over HTTP from the apps as the services build them (in-process, the intake with
+a stand-in for Kafka); tests/integration/test_intake_schemathesis.py checks that the running intake serves
+the very same document.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from services.intake.http import API_VERSION, create_app
+from services.intake.settings import IntakeSettings
+from services.norms.http import create_http_app
+from tests.tools import CONFORMANCE, findings_text, spectral_lint
+
+RULESET = CONFORMANCE / "adr.spectral.yaml"
+
+
+class _NoKafka:
+    async def publish(self, topic, key, event) -> None:
+        raise AssertionError("nothing is published here")
+
+
+@asynccontextmanager
+async def _no_kafka(settings):
+    yield _NoKafka()
+
+
+def _apps():
+    """Every HTTP app a Loket service serves (add new ones here, or their documents go unchecked)."""
+    return {"intake": create_app(IntakeSettings(), _no_kafka), "norms": create_http_app()}
+
+
+async def _get(app, path: str) -> httpx.Response:
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loket") as client:
+            return await client.get(path)
+
+
+async def _served_documents() -> dict[str, dict]:
+    documents = {}
+    for name, app in _apps().items():
+        response = await _get(app, "/openapi.json")
+        if response.status_code == 200:
+            documents[name] = response.json()
+    return documents
+
+
+async def test_the_intake_serves_its_document_and_the_norms_server_none():
+    # The norms server is operational only (/metrics, /health): no API, so no document and no /docs.
+    assert sorted(await _served_documents()) == ["intake"]
+    norms = create_http_app()
+    assert (await _get(norms, "/openapi.json")).status_code == 404
+    assert (await _get(norms, "/docs")).status_code == 404
+
+
+@pytest.mark.parametrize("service", ["intake"])
+async def test_spectral_with_the_adr_ruleset_reports_nothing(service, tmp_path):
+    document = tmp_path / f"{service}-openapi.json"
+    document.write_text(json.dumps((await _served_documents())[service]), "utf-8")
+    run, findings = spectral_lint(document, RULESET, tmp=tmp_path)
+    assert not findings, findings_text(findings) + "\n" + run.report()
+    assert run.returncode == 0, run.report()
+
+
+@pytest.mark.parametrize("service", ["intake"])
+async def test_openapi_spec_validator_finds_the_document_valid(service):
+    validate((await _served_documents())[service])
+
+
+async def test_the_document_is_at_the_base_path_too_readable_from_any_origin():
+    app = create_app(IntakeSettings(), _no_kafka)
+    response = await _get(app, "/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["api-version"] == API_VERSION == response.json()["info"]["version"]
+    assert response.json() == (await _get(app, "/openapi.json")).json()
+
+
+async def test_the_document_declares_problem_json_for_every_error_and_no_fastapi_error_body():
+    document = (await _served_documents())["intake"]
+    assert "HTTPValidationError" not in json.dumps(document) and "ValidationError" not in document["components"]["schemas"]
+    responses = document["paths"]["/questions"]["post"]["responses"]
+    assert sorted(responses) == ["202", "400", "413", "415", "422", "500", "503"]
+    for status, response in responses.items():
+        assert response["headers"]["API-Version"] == {"$ref": "#/components/headers/API-Version"}
+        if int(status) >= 400:
+            assert list(response["content"]) == ["application/problem+json"]
+    assert document["servers"][0]["url"] == "/v1"
+    assert document["info"]["license"]["name"] == "EUPL-1.2"
+    assert set(document["info"]["contact"]) == {"name", "email", "url"}
+
+
+async def test_the_document_states_the_rules_the_code_enforces():
+    submission = (await _served_documents())["intake"]["components"]["schemas"]["QuestionSubmission"]
+    rules = {rule["description"]: rule["anyOf"] for rule in submission["allOf"]}
+    assert {"required": ["subject_code"], "properties": {"subject_code": {"type": "string"}}} in rules[
+        "Give subject_code or text (or both)."]
+    assert "received_at" in submission["properties"] and "LOKET_INTAKE_RECEIVED_AT_MAX_AGE_DAYS" in json.dumps(
+        submission["properties"]["received_at"])
+
+
+def _broken(document: dict) -> dict:
+    broken = copy.deepcopy(document)
+    question = broken["paths"]["/questions"]
+    broken["paths"]["/submit-question/"] = {"post": {**question["post"], "operationId": "submit"}}
+    broken["paths"]["/persoon/{bsn}"] = {"get": {
+        "operationId": "getPerson", "description": "x", "tags": ["questions"],
+        "parameters": [{"name": "bsn", "in": "path", "required": True, "description": "x", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "x"}, "404": {"description": "x", "content": {"application/json": {}}}}}}
+    broken["info"]["license"]["name"] = "MIT"
+    broken["info"]["version"] = "2.0"
+    del broken["info"]["contact"]["email"]
+    broken["servers"] = [{"url": "/api"}]
+    return broken
+
+
+async def test_the_ruleset_catches_what_the_adr_forbids(tmp_path):
+    document = tmp_path / "broken.json"
+    document.write_text(json.dumps(_broken((await _served_documents())["intake"])), "utf-8")
+    run, findings = spectral_lint(document, RULESET, tmp=tmp_path)
+    caught = {f["code"] for f in findings}
+    expected = {"adr-api-05-nouns-not-verbs", "adr-api-54-plural-collections", "adr-api-54-plural-before-identifier",
+                "adr-api-20-major-version-in-uri", "adr-api-20-version-matches-uri", "adr-api-48-no-trailing-slash",
+                "adr-api-56-semver", "adr-api-57-version-header", "adr-problem-json-for-errors", "adr-doc-contact",
+                "adr-doc-license-eupl", "adr-tls-no-personal-data-in-uri", "adr-tls-no-personal-data-in-path-template"}
+    assert expected <= caught, f"not caught: {expected - caught}\n{findings_text(findings)}"
+    ruleset_rules = set(re.findall(r"^  (adr-[a-z0-9-]+):", RULESET.read_text("utf-8"), re.M))
+    for rule in ruleset_rules:
+        assert re.search(rf"^  {rule}:\n    description: \"(API-\d\d|ADR )", RULESET.read_text("utf-8"),
+                         re.M), f"{rule}'s description does not name the ADR rule it checks"
+
+
+async def test_docs_work_without_internet():
+    app = create_app(IntakeSettings(), _no_kafka)
+    page = await _get(app, "/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', page.text)
+    assert {Path(a).name for a in assets} == {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
+    assert not re.findall(r"(?:https?:)?//[^\s\"'<>]+", page.text), "an external URL in /docs"
+    assert "url: '/v1/openapi.json'" in page.text
+    for asset in assets:
+        served = await _get(app, asset)
+        assert served.status_code == 200 and served.content, asset
