@@ -106,10 +106,13 @@ def _sigint_ignored() -> Iterator[None]:
 
 async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, count: int,
                 keep_running: bool) -> int:
-    intake = f"http://{IntakeSettings().intake_host}:{IntakeSettings().intake_port}"
-    async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
-        if not await _wait_healthy(client, "/health", "intake", log_dir):
-            return 1
+    intake, norms = IntakeSettings(), NormsSettings()
+    intake_url = f"http://{intake.intake_host}:{intake.intake_port}"
+    async with httpx.AsyncClient(base_url=intake_url, timeout=10) as client:
+        # The norms service too: "Where to look" sends people to its /metrics, which must answer by then.
+        for name, url in (("intake", intake_url), ("norms", f"http://{norms.norms_host}:{norms.norms_port}")):
+            if not await _wait_healthy(client, f"{url}/health", name, log_dir):
+                return 1
         decisions = await open_reader(settings, DECISIONS, from_end=True)
         parse = _DecisionParser()
         try:
@@ -172,12 +175,12 @@ def _decision_line(time_: str, channel: str, outcome: str, subject: str, case: s
     return f"{time_:<8} {channel:<7} {outcome:<9} {subject:<16} {case}"
 
 
-async def _wait_healthy(client: httpx.AsyncClient, path: str, name: str, log_dir: Path, timeout: float = 90) -> bool:
+async def _wait_healthy(client: httpx.AsyncClient, url: str, name: str, log_dir: Path, timeout: float = 90) -> bool:
     deadline = time.monotonic() + timeout
     with console.status(f"waiting for {name}…"):
         while time.monotonic() < deadline:
             try:
-                if (await client.get(path)).status_code == 200:
+                if (await client.get(url)).status_code == 200:
                     return True
             except httpx.TransportError:
                 pass

@@ -89,6 +89,7 @@ def _assert_curl_is_the_readmes_and_fits_80_columns(lines: list[str], intake_por
 def _assert_logs_and_working_files_in_run_dir_only(run_dir: Path, prefix: str, user_state: Path,
                                                    before: dict[str, set[str]]) -> None:
     assert (run_dir / "logs" / "router.log").stat().st_size > 0
+    assert (run_dir / "faust" / f"{prefix}loket-norms-data").is_dir()
     assert _entries(user_state / "logs") == before["logs"]
     # Only this test's own folders count: other test sessions may run beside this one.
     assert {name for name in _entries(user_state / "faust") - before["faust"] if name.startswith(prefix)} == set()
