@@ -23,7 +23,7 @@ from plumbing.deadletters import Refused, decode
 from plumbing.kafka import ensure_topics, open_reader
 from plumbing.logging import configure_logging
 from plumbing.settings import StackSettings
-from schemas import RoutingDecided
+from schemas import DecisionData, RoutingDecided
 from schemas.topics import ALL_TOPICS, DECISIONS
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
@@ -237,12 +237,20 @@ def _report(sent: dict[str, dict], seen: dict[str, RoutingDecided], skipped: int
         for contact_id in shown:
             data = seen[contact_id].data
             table.add_row(data.channel.value, sent[contact_id]["text"], data.outcome.value, data.subject_code,
-                          data.department or "front office", end_section=True)
+                          department_column(data), end_section=True)
         console.print(table)
         outcomes = Counter(d.data.outcome.value for d in seen.values())
         console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     if skipped:
         console.print(f"unreadable decisions records skipped: {skipped}")
+
+
+def department_column(data: DecisionData) -> str:
+    """Who has the question: a case's department, or the front office that answered or referred it. A linked
+    decision does not name the department of the case it joined: a dash, rather than a wrong "front office"."""
+    if data.department:
+        return data.department
+    return "—" if data.case_id else "front office"
 
 
 def _where_to_look(log_dir: Path) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 
-from loket.demo import ask_command, one_per_question
+from loket.demo import ask_command, department_column, one_per_question
+from schemas import DecisionData
+from schemas.contacts import Channel
+from schemas.decisions import Outcome
 from services.intake.settings import IntakeSettings
 from tests.readme import code_block
 
@@ -39,3 +43,15 @@ def test_decisions_shown_are_the_first_of_each_different_question():
     text_of = {"c1": "kliko kapot", "c2": "paspoort", "c3": "kliko kapot", "c4": "grofvuil", "c5": "afval"}
     assert one_per_question(["c1", "c2", "c3", "c4", "c5"], text_of, limit=3) == ["c1", "c2", "c4"]
     assert one_per_question(["c3", "c1"], text_of, limit=8) == ["c3"]
+
+
+def _decision(outcome: Outcome, **data: object) -> DecisionData:
+    return DecisionData(question_id="q", contact_id="c", channel=Channel.WEB, subject_code="container-kapot",
+                        outcome=outcome, rule="r", reason="r", decided_at=dt.datetime.now(dt.UTC), **data)
+
+
+def test_department_column_names_who_has_the_question_and_never_guesses():
+    assert department_column(_decision(Outcome.ESCALATED, case_id="z", department="openbare-ruimte")) == \
+        "openbare-ruimte"
+    assert department_column(_decision(Outcome.ANSWERED)) == "front office"
+    assert department_column(_decision(Outcome.LINKED, case_id="z")) == "—"  # the decision does not say
