@@ -32,7 +32,7 @@ class TopicSpec:
     key: str
     description: str
     events: tuple[type[CloudEvent], ...]
-    senders: tuple[Service, ...]
+    senders: tuple[Service, ...] = ()
     receivers: tuple[Service, ...] = ()
 
 
