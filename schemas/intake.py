@@ -42,8 +42,11 @@ class PartyIdentifiers(Frozen):
     )
 
 
-#: What the model's validators enforce across fields, in JSON Schema (valid in OAS 3.0 and 3.1 alike).
+#: What the model's validators enforce across fields, in JSON Schema (valid in OAS 3.0 and 3.1 alike),
+#: and an example for the documentation.
 _CROSS_FIELD_RULES: dict[str, Any] = {
+    "example": {"channel": "phone", "text": "Mijn kliko is kapot, wanneer krijg ik een nieuwe?",
+                "party": {"bsn": "111222333", "name": "J. Jansen"}, "agent_outcome": "escalated"},
     "allOf": [
         {
             "description": "Give subject_code or text (or both).",
