@@ -24,7 +24,8 @@ class EmbeddedHttp(mode.Service):
 
     def __init__(self, app: object, host: str, port: int) -> None:
         super().__init__()
-        self._server = _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+        self._server = _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                                     server_header=False))
         self._task: asyncio.Task | None = None
 
     async def on_start(self) -> None:

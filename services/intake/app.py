@@ -18,4 +18,5 @@ def main() -> None:
         port=settings.intake_port,
         log_level="warning",
         access_log=False,  # access lines are not needed and a query string could carry personal data
+        server_header=False,  # ADR API-53: hide implementation details
     )
