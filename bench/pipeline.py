@@ -12,8 +12,10 @@ import asyncio
 import datetime as dt
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -117,7 +119,9 @@ async def process_run(command: list[str], output: TopicSpec, settings: KafkaSett
 
 async def bench(events: int, partitions: int) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
-    env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning"}
+    scratch = tempfile.mkdtemp(prefix="loket-bench-")  # faust's working files, removed after the run
+    env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning",
+           "LOKET_STATE_DIR": scratch}
     settings = KafkaSettings(topic_prefix=prefix, topic_partitions=partitions)
     topics = [*ALL_TOPICS, RAW_FORWARD, FORWARD]
     await ensure_topics(settings, topics)
@@ -135,6 +139,7 @@ async def bench(events: int, partitions: int) -> None:
         console.print(f"loket router:            {routed:>10,.0f} events/s")
     finally:
         await delete_deployment_topics(settings)
+        shutil.rmtree(scratch, ignore_errors=True)
     console.print(f"ratio router/raw loop:   {routed / raw:>10.2f}")
     console.print(f"ratio router/bare faust: {routed / bare:>10.2f}   ({events:,} events, {partitions} partitions, "
                   f"{os.cpu_count()} cores)")

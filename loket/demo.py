@@ -19,7 +19,7 @@ from rich.table import Table
 
 from loket import simulator, stack
 from loket.supervisor import Supervisor
-from plumbing.deadletters import Refused, decode
+from plumbing.deadletters import RawRecord, Refused, decode_event
 from plumbing.kafka import ensure_topics, open_reader
 from plumbing.logging import configure_logging
 from plumbing.settings import StackSettings
@@ -137,9 +137,9 @@ class _DecisionParser:
     def __init__(self) -> None:
         self.skipped = 0
 
-    def __call__(self, value: bytes | None) -> RoutingDecided | None:
+    def __call__(self, record: RawRecord) -> RoutingDecided | None:
         try:
-            return decode(RoutingDecided, value)
+            return decode_event(RoutingDecided, record)
         except Refused as refused:
             self.skipped += 1
             if self.skipped == 1:
@@ -162,7 +162,7 @@ async def _follow(decisions: AIOKafkaConsumer, parse: _DecisionParser, superviso
             console.print(f"[red]a service stopped unexpectedly: {supervisor.exited()}[/red]")
             return 1
         for records in (await decisions.getmany(timeout_ms=500)).values():
-            for decision in filter(None, (parse(record.value) for record in records)):
+            for decision in filter(None, (parse(record) for record in records)):
                 data = decision.data
                 _print_plain(_decision_line(f"{data.decided_at:%H:%M:%S}", data.channel.value, data.outcome.value,
                                             data.subject_code, data.case_id or ""))
@@ -210,7 +210,7 @@ async def _collect(
     with console.status("waiting for the router's decisions…"):
         while len(seen) < len(wanted) and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=500)).values():
-                for decision in filter(None, (parse(record.value) for record in records)):
+                for decision in filter(None, (parse(record) for record in records)):
                     if decision.data.contact_id in wanted:
                         seen[decision.data.contact_id] = decision
     return seen
