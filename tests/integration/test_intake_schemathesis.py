@@ -90,7 +90,9 @@ async def test_a_chunked_body_is_refused_once_past_the_limit_not_after_100_megab
     head = b"POST /v1/questions HTTP/1.1\r\nHost: intake\r\nContent-Type: application/json\r\n" \
            b"Transfer-Encoding: chunked\r\n\r\n"
     chunk = b"400\r\n" + b" " * 1024 + b"\r\n"  # 1 KiB of white space per chunk, 100 MB in all
-    status, headers, body = await _exchange(intake_url, [head, *([chunk] * (100 * 1024))])
+    question = b'{"channel": "web", "text": "Mijn kliko is kapot"}'
+    last = f"{len(question):x}\r\n".encode() + question + b"\r\n0\r\n\r\n"
+    status, headers, body = await _exchange(intake_url, [head, *([chunk] * (100 * 1024)), last])
     assert status == 413
     assert headers["content-type"] == "application/problem+json" and headers["api-version"] == API_VERSION
 
@@ -112,8 +114,8 @@ async def _exchange(url: str, parts: list[bytes]) -> tuple[int, dict[str, str], 
             if sent % 64 == 0:
                 await asyncio.sleep(0)  # let the answer in
         else:
-            await asyncio.wait_for(asyncio.shield(answer), timeout=10)
-            assert len(parts) == 1, "the server read the whole body before it answered"
+            await asyncio.wait_for(asyncio.shield(answer), timeout=30)
+            assert len(parts) == 1, f"the server read the whole body before it answered: {answer.result()!r}"
         head = (await asyncio.wait_for(answer, timeout=10)).decode("latin-1").split("\r\n")
         headers = dict(line.lower().split(": ", 1) for line in head[1:] if line)
         body = await reader.readexactly(int(headers["content-length"]))
