@@ -115,9 +115,9 @@ def add_problem_handlers(app: FastAPI, version: str) -> None:
     """Every error as problem+json: HTTP errors, invalid requests, and a last-resort 500."""
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title(exc.status_code) else None
-        return problem_response(problem(exc.status_code, detail or _DETAILS.get(exc.status_code, title(exc.status_code))),
-                                version, headers=exc.headers)
+        status = exc.status_code
+        own = exc.detail if isinstance(exc.detail, str) and exc.detail != title(status) else None
+        return problem_response(problem(status, own or _DETAILS.get(status, title(status))), version, headers=exc.headers)
 
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         fields = [FieldProblem(field=_field_path(e["loc"]), reason=_reason(e)) for e in exc.errors()]

@@ -56,7 +56,8 @@ def test_schemathesis_finds_no_server_error_and_no_response_unlike_the_document(
     started = time.monotonic()
     run = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path,
                          env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)})
-    output = f"$ {' '.join(command)}\n(exit {run.returncode}, {time.monotonic() - started:.1f} s)\n{run.stdout}{run.stderr}"
+    took = time.monotonic() - started
+    output = f"$ {' '.join(command)}\n(exit {run.returncode}, {took:.1f} s)\n{run.stdout}{run.stderr}"
     assert run.returncode == 0, output
     assert "No issues found" in run.stdout and f"Seed: {SEED}" in run.stdout, output
     print(output)

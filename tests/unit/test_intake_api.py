@@ -72,7 +72,8 @@ def assert_problem(response: httpx.Response, status: int) -> dict:
     (400, {"method": "POST", "url": QUESTIONS, "content": b'{"channel": "web",', "headers": JSON}),
     (422, {"method": "POST", "url": QUESTIONS, "json": {"channel": "fax", "text": "x"}}),
     (503, {"method": "POST", "url": QUESTIONS, "json": QUESTION}),
-], ids=["unknown-path", "trailing-slash", "wrong-method", "too-large", "form-encoded", "malformed", "invalid", "broker-down"])
+], ids=["unknown-path", "trailing-slash", "wrong-method", "too-large", "form-encoded", "malformed", "invalid",
+        "broker-down"])
 async def test_each_error_status_is_problem_json_with_the_api_version(client, publisher, status, request_kwargs):
     publisher.down = status == 503
     response = await client.request(**request_kwargs)
@@ -148,7 +149,8 @@ async def test_a_received_at_inside_the_window_is_kept(client, publisher, receiv
     assert publisher.events[0].data.received_at == dt.datetime.fromisoformat(when)
 
 
-@pytest.mark.parametrize("received_at", [1_700_000_000, "1700000000", "2026-11-23 09:30:00+01:00", "2026-11-23T09:30:00"])
+@pytest.mark.parametrize("received_at", [1_700_000_000, "1700000000", "2026-11-23 09:30:00+01:00",
+                                         "2026-11-23T09:30:00"])
 async def test_received_at_is_an_rfc3339_date_time_with_offset(client, received_at):
     assert_problem(await client.post(QUESTIONS, json={**QUESTION, "received_at": received_at}), 422)
 
