@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from plumbing.kafka import Record, event_record
 from schemas import DeadLetter, DeadLetterData
+from schemas.deadletters import KeptHeader
+from schemas.envelope import STRUCTURED_CONTENT_TYPE
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: The media type of the Kafka binding's structured mode, JSON event format (parameters such as charset aside).
-STRUCTURED_MEDIA_TYPE = b"application/cloudevents+json"
+STRUCTURED_MEDIA_TYPE = STRUCTURED_CONTENT_TYPE.split(";")[0].lower().encode()
 log = structlog.get_logger(__name__)
 
 
@@ -61,19 +63,23 @@ def structured_value(record: RawRecord) -> bytes | None:
     """
     headers = _headers(record)
     content_type = headers.get("content-type")
+    if content_type is not None and content_type.split(b";")[0].strip().lower() == STRUCTURED_MEDIA_TYPE:
+        return record.value
+    if "ce_specversion" in headers:  # binary mode; its content-type, if any, is the data's media type
+        raise Refused("binary-mode CloudEvent (ce_ headers): Loket reads the structured mode only")
     if content_type is None:
-        if "ce_specversion" in headers:
-            raise Refused("binary-mode CloudEvent (ce_ headers): Loket reads the structured mode only")
         raise Refused("no content-type header: not a structured-mode CloudEvent (application/cloudevents+json)")
-    if content_type.split(b";")[0].strip().lower() != STRUCTURED_MEDIA_TYPE:
-        raise Refused("the content-type header is not application/cloudevents+json (structured mode, JSON format)")
-    return record.value
+    raise Refused("the content-type header is not application/cloudevents+json (structured mode, JSON format)")
+
+
+def _pairs(record: RawRecord) -> list[tuple[str, bytes]]:
+    """The record's headers as (name, value) pairs, whether the client gives pairs or a mapping."""
+    raw = getattr(record, "headers", None) or ()
+    return [(str(name), value or b"") for name, value in (raw.items() if isinstance(raw, Mapping) else raw)]
 
 
 def _headers(record: RawRecord) -> dict[str, bytes]:
-    raw = getattr(record, "headers", None) or ()
-    pairs = raw.items() if isinstance(raw, Mapping) else raw
-    return {str(name).lower(): value or b"" for name, value in pairs}
+    return {name.lower(): value for name, value in _pairs(record)}
 
 
 @lru_cache(maxsize=32)
@@ -123,6 +129,7 @@ def dead_letter(record: RawRecord, *, source: str, consumer: str, reason: str, n
         value_base64=DeadLetterData.encode(value[:MAX_KEPT_BYTES] if record.value is not None else None),
         value_size=len(value),
         value_truncated=len(value) > MAX_KEPT_BYTES,
+        headers=[KeptHeader(name=name, value_base64=DeadLetterData.encode(raw)) for name, raw in _pairs(record)],
         failed_at=now,
     )
     return DeadLetter.create(source=source, data=data, subject=dead_letter_key(record), time=now)

@@ -10,6 +10,13 @@ from pydantic import AwareDatetime, Field
 from schemas.envelope import CloudEvent, Frozen
 
 
+class KeptHeader(Frozen):
+    """One header of the refused record, as it was."""
+
+    name: str = Field(description="Header name.")
+    value_base64: str = Field(description="Header value bytes, base64.")
+
+
 class DeadLetterData(Frozen):
     """The original record, where it came from, and why it was refused."""
 
@@ -22,6 +29,10 @@ class DeadLetterData(Frozen):
     value_base64: str | None = Field(None, description="Original value bytes, base64 (the first 256 KiB at most).")
     value_size: int = Field(0, ge=0, description="Size of the original value in bytes.")
     value_truncated: bool = Field(False, description="Only the first 256 KiB of the value are kept.")
+    headers: list[KeptHeader] = Field(
+        default_factory=list,
+        description="The refused record's headers, as they were: a binary-mode event's attributes live there.",
+    )
     failed_at: AwareDatetime = Field(description="When it was refused.")
 
     @staticmethod

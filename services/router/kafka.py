@@ -82,7 +82,7 @@ class RouterRecords:
         return []
 
     def closure(self, record: ConsumerRecord) -> list[Record]:
-        resolved = CaseResolved.model_validate_json(record.value)  # validated before re-keying
+        resolved = decode_event(CaseResolved, record)  # validated before re-keying, and refused like any record
         state = self._party_state(record)
         return self._remember(record, state, handlers.handle_case_resolved(resolved, state))
 

@@ -1,17 +1,22 @@
 """CloudEvents 1.0 in the NL GOV profile: structured mode on Kafka, required attributes never invented."""
 
+import base64
 import json
 
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord  # the type of what consumers get
 
 from plumbing.deadletters import Refused, decode_event, guarded
-from plumbing.kafka import CLOUDEVENT_HEADERS, event_record
+from plumbing.kafka import CLOUDEVENT_HEADERS, Record, event_record, send_all
+from plumbing.settings import KafkaSettings
 from schemas import DeadLetter, QuestionAsked, QuestionData
 from schemas.envelope import SCHEMA_BASE_URI
 from schemas.export import event_json_schema
 from schemas.topics import ALL_TOPICS
+from services.case.kafka import OutboxPublisher
+from services.case.store import PendingMessage
 from tests.builders import NOW, SOURCE
+from tests.fakes import FakeProducer, Journal, record
 
 EVENTS = [event for topic in ALL_TOPICS for event in topic.events]
 
@@ -22,7 +27,7 @@ def wire_question() -> dict:
 
 
 def consumed(value: bytes, headers=CLOUDEVENT_HEADERS) -> ConsumerRecord:
-    return ConsumerRecord("contacts", 0, 5, 0, 0, b"c-1", value, None, 3, len(value), tuple(headers))
+    return record(0, 5, key=b"c-1", value=value, topic="contacts", headers=tuple(headers))
 
 
 @pytest.mark.parametrize("attribute", ["id", "source", "type", "specversion"])
@@ -40,6 +45,7 @@ def test_a_record_without_content_type_header_is_refused_as_not_structured_mode(
 @pytest.mark.parametrize("headers,reason", [
     ((("content-type", b"application/json"),), "not application/cloudevents\\+json"),
     ((("ce_specversion", b"1.0"), ("ce_id", b"x")), "binary-mode"),
+    ((("content-type", b"application/json"), ("ce_specversion", b"1.0")), "binary-mode"),
 ])
 def test_other_media_types_and_binary_mode_are_refused(headers, reason):
     with pytest.raises(Refused, match=reason):
@@ -63,9 +69,28 @@ def test_a_refused_record_becomes_a_structured_dead_letter_with_its_reason():
     assert letter.data.reason.startswith("no content-type header") and letter.data.original_value() == b"{}"
 
 
+def test_a_dead_letter_keeps_the_refused_records_headers_where_a_binary_event_keeps_its_attributes():
+    headers = (("ce_specversion", b"1.0"), ("ce_id", b"q-1"), ("ce_type", b"x.y"), ("content-type", b"application/json"))
+    [parked] = guarded(lambda r: decode_event(QuestionAsked, r), consumed(b"{}", headers=headers), dead_letters="dl",
+                       source=SOURCE, consumer="router")
+    letter = DeadLetter.model_validate_json(parked.value)
+    assert letter.data.reason.startswith("binary-mode")
+    assert [(h.name, base64.b64decode(h.value_base64)) for h in letter.data.headers] == list(headers)
+
+
 def test_published_records_carry_the_structured_mode_header():
     record = event_record("t", "k", QuestionAsked.model_validate(wire_question()))
     assert dict(record.headers) == {"content-type": b"application/cloudevents+json; charset=UTF-8"}
+
+
+async def test_the_producer_is_handed_each_records_headers_by_send_all_and_the_outbox_relay():
+    producer = FakeProducer(Journal())
+    await send_all(producer, [event_record("events", "e", b"{}"), Record("changelog", b"s", b"{}", 0)])
+    await OutboxPublisher(producer, KafkaSettings(topic_prefix="p."))(
+        [PendingMessage(1, "loket.case-events.v1", "case-1", b"{}")])
+    assert producer.headers[("events", b"e")] == list(CLOUDEVENT_HEADERS)
+    assert producer.headers[("changelog", b"s")] == []  # state, not an event
+    assert producer.headers[("p.loket.case-events.v1", b"case-1")] == list(CLOUDEVENT_HEADERS)
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.__name__)
