@@ -34,8 +34,9 @@ class FakeCaseStore:
         return self.cases.get(case_id)
 
 
-def record(partition: int, offset: int, key: bytes = b"k", value: bytes | None = b"v", topic: str = "in") -> ConsumerRecord:
-    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key), len(value or b""), ())
+def record(partition: int, offset: int, key: bytes = b"k", value: bytes | None = b"v", topic: str = "in",
+           headers: tuple[tuple[str, bytes], ...] = ()) -> ConsumerRecord:
+    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key), len(value or b""), headers)
 
 
 class Journal(list):
@@ -45,11 +46,13 @@ class Journal(list):
 class FakeProducer:
     def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0) -> None:
         self.journal, self.fail, self.delay = journal, fail, delay
+        self.headers: dict[tuple[str, bytes | None], list] = {}  # (topic, key) -> headers sent with it
 
     async def send(self, topic, value, key=None, partition=None, headers=None):
         if self.fail:
             raise ConnectionError("broker gone")
         self.journal.append(("send", topic, key, value, partition))
+        self.headers[(topic, key)] = list(headers or [])
         return asyncio.ensure_future(asyncio.sleep(self.delay))
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
@@ -108,6 +109,19 @@ class Topics:
         finally:
             await consumer.stop()
 
+    async def consumed_all(self, service: str, spec: TopicSpec) -> bool:
+        """Whether a service's consumer group has committed every record the topic holds now."""
+        reader = await open_reader(self.settings, spec)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            ends = await reader.end_offsets(list(reader.assignment()))
+            committed = await admin.list_consumer_group_offsets(group_id(self.settings, service))
+            return all(committed.get(tp) is not None and committed[tp].offset >= end for tp, end in ends.items() if end)
+        finally:
+            await admin.close()
+            await reader.stop()
+
     async def group_members(self, service: str) -> tuple[str, int]:
         """The state of a service's consumer group ("Stable", "PreparingRebalance"…) and its member count."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
@@ -190,3 +204,16 @@ async def eventually(check: Callable[[], object], timeout: float = 60.0, interva
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout:.0f}s")
         await asyncio.sleep(interval)
+
+
+async def wait_healthy(url: str, timeout: float = 90.0) -> None:
+    """Wait until a Loket HTTP service at ``url`` answers its health check; fail the test after ``timeout``."""
+
+    async def healthy() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{url}/health")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(healthy, timeout=timeout)

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from loket.supervisor import Supervisor
 from schemas import DeadLetter, QuestionAsked, RoutingDecided
 from schemas.topics import CONTACTS, DEAD_LETTERS, DECISIONS
-from tests.realstack import eventually, free_port
+from tests.realstack import eventually, free_port, wait_healthy
 
 pytestmark = pytest.mark.e2e
 BSN = "111222333"
@@ -28,14 +28,6 @@ def running(env, tmp_path):
     assert not died, f"services died during the test: {died}; see their logs in {tmp_path / 'logs'}"
 
 
-async def _healthy(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient() as client:
-            return (await client.get(f"{url}/health")).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 async def _metric(norms: str, name: str, **labels: str) -> float | None:
     """The value of one sample on the norms service's /metrics, or None when it is not there."""
     async with httpx.AsyncClient() as client:
@@ -48,8 +40,8 @@ async def _metric(norms: str, name: str, **labels: str) -> float | None:
 
 
 async def test_question_to_decision_to_case_to_metric(running, topics, case_settings):
-    await eventually(lambda: _healthy(running["intake"]), timeout=90)
-    await eventually(lambda: _healthy(running["norms"]), timeout=90)
+    await wait_healthy(running["intake"])
+    await wait_healthy(running["norms"])
     async with httpx.AsyncClient(base_url=running["intake"]) as client:
         escalated = await client.post("/v1/questions", json={"channel": "phone", "text": "Mijn kliko is kapot",
                                                              "party": {"bsn": BSN}})
@@ -88,7 +80,7 @@ async def test_question_to_decision_to_case_to_metric(running, topics, case_sett
 
 
 async def test_poison_message_is_parked_and_the_next_question_flows(running, topics):
-    await eventually(lambda: _healthy(running["intake"]), timeout=90)
+    await wait_healthy(running["intake"])
     await topics.produce(CONTACTS, b"<xml>not an event</xml>", key=b"poison")
     async with httpx.AsyncClient(base_url=running["intake"]) as client:
         response = await client.post("/v1/questions", json={"channel": "chat", "text": "grofvuil ophalen"})

@@ -18,7 +18,7 @@ from schemas import CaseResolved, CaseResolvedData, DeadLetter, QuestionAsked, Q
 from schemas.export import JSON_DIR
 from schemas.topics import ALL_TOPICS, CASE_EVENTS, CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS
 from tests.builders import NOW, SOURCE
-from tests.realstack import eventually, free_port
+from tests.realstack import eventually, free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 REQUIRED = ("specversion", "id", "source", "type")
@@ -43,20 +43,12 @@ def parse_with_sdk(record) -> dict:
     return json.loads(record.value)  # the event as it is on the wire, for the JSON Schema
 
 
-async def _healthy(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient() as client:
-            return (await client.get(f"{url}/health")).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk_reads(service, topics):
     intake = free_port()
     for name in ("router", "cases", "norms"):
         service(name, LOKET_NORMS_PORT=str(free_port()))
     service("intake", LOKET_INTAKE_PORT=str(intake))
-    await eventually(lambda: _healthy(f"http://127.0.0.1:{intake}"), timeout=90)
+    await wait_healthy(f"http://127.0.0.1:{intake}")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{intake}") as client:
         for body in ({"channel": "phone", "text": "Mijn kliko is kapot", "party": {"bsn": "111222333"}},
                      {"channel": "web", "text": "paspoort aanvragen"}):
@@ -106,4 +98,5 @@ async def test_a_record_without_the_structured_mode_header_or_without_an_id_is_a
                .data.reason for r in letters}
     assert reasons[json.dumps(event).encode()].startswith("no content-type header: not a structured-mode CloudEvent")
     assert reasons[json.dumps(without_id).encode()] == "id: Field required"
+    await eventually(lambda: topics.consumed_all("router", CONTACTS))  # both are behind the router now
     assert await topics.count(DECISIONS) == 0  # neither was routed, nor given an invented id

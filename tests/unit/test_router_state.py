@@ -2,17 +2,16 @@
 
 import datetime as dt
 
-from aiokafka import ConsumerRecord
-
-from plumbing.calendar import WorkingDayCalendar
+from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
-from plumbing.settings import KafkaSettings
 from plumbing.kafka import CLOUDEVENT_HEADERS
+from plumbing.settings import KafkaSettings
 from schemas import PartyRef, QuestionAsked, QuestionData
 from services.router.domain import Classifier
 from services.router.domain.state import HANDLED_KEPT, Handled, OpenCaseRef, PartyState
 from services.router.kafka import RouterRecords
 from tests.builders import NOW, SOURCE
+from tests.fakes import record
 from tests.org import TEST_ORGANISATION
 
 
@@ -45,7 +44,7 @@ def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clo
     state = PartitionedState("changelog")
     state._partitions[0] = {}
     records = RouterRecords(KafkaSettings(), state, "closures", classifier=Classifier(TEST_ORGANISATION),
-                            calendar=WorkingDayCalendar(), source=SOURCE)
+                            calendar=TermCalendar(), source=SOURCE)
     latest = NOW - dt.timedelta(days=30)  # replaying last month's questions
     stale = PartyState(handled=(handled("old", 8, before=latest),)).model_dump_json().encode()
     assert records.expire(0, stale) is stale  # no question routed yet: no clock to forget by
@@ -53,8 +52,8 @@ def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clo
     party = PartyRef(pseudonym="a" * 64, identified_by="bsn")
     data = QuestionData(contact_id="c-1", channel="web", subject_code="paspoort-id", party=party, received_at=latest)
     question = QuestionAsked.create(source=SOURCE, data=data, subject=party.pseudonym, time=NOW)
-    records.question(ConsumerRecord("contacts", 0, 0, 0, 0, party.pseudonym.encode(), question.to_bytes(),
-                                    None, 64, 100, CLOUDEVENT_HEADERS))
+    records.question(record(0, 0, key=party.pseudonym.encode(), value=question.to_bytes(), topic="contacts",
+                            headers=CLOUDEVENT_HEADERS))
     fresh = PartyState(handled=(handled("recent", 6, before=latest),)).model_dump_json().encode()
     assert records.expire(1, stale) is stale  # partition 1 has routed nothing: its clock has not started
     assert records.expire(0, stale) is None  # eight days before the latest question
