@@ -4,7 +4,8 @@
 live under ``/v<major>`` (API-20) with no trailing-slash redirects (API-48), every error is
 ``application/problem+json`` (404, 405, 413, 415, 400, 422 and a last-resort 500 included), a JSON body
 is read as I-JSON within a size limit, the OAS document is published at ``/v<major>/openapi.json``
-(API-51) and Swagger UI is served from a Python package, so ``/docs`` works without internet.
+(API-51) and Swagger UI 5 (which renders OAS 3.1) is served from a Python package, so ``/docs`` works without
+internet.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 from plumbing import ijson
 from plumbing.openapi import API_VERSION_HEADER, PROBLEM_JSON, ApiInfo, build_document, title
@@ -34,6 +34,8 @@ from schemas.problem import FieldProblem, Problem
 
 log = structlog.get_logger(__name__)
 DOCS_ASSETS = "/docs/assets"
+#: Swagger UI 5's files as the ``fastapi-offline`` package ships them (its code is not used): (package, folder).
+SWAGGER_UI_FILES = ("fastapi_offline", "static")
 #: Called with method, path and status of every response the API starts (for a service's own metrics).
 ResponseObserver = Callable[[str, str, int], None]
 
@@ -97,14 +99,14 @@ def create_api(info: ApiInfo, *, max_body_bytes: int, lifespan: Any = None,
         # API-51: readable without credentials, and by a browser from any origin.
         return JSONResponse(app.openapi(), headers={"Access-Control-Allow-Origin": "*"})
 
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    app.mount(DOCS_ASSETS, StaticFiles(packages=[SWAGGER_UI_FILES]), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
         return get_swagger_ui_html(
             openapi_url=openapi_url, title=f"{info.title} {info.version}",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
             swagger_ui_parameters={"validatorUrl": None},  # else Swagger UI asks an online validator
         )
 

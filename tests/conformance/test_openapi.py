@@ -1,6 +1,7 @@
 """Every OAS document Loket serves, checked by the standards' own tools: Spectral with our ruleset of the NL API
 Design Rules (conformance/adr.spectral.yaml, on top of Spectral's own OpenAPI rules) and
-openapi-spec-validator. No error and no warning is accepted. Plus /docs without internet.
+openapi-spec-validator. No error and no warning is accepted. Plus /docs without internet, with a Swagger UI
+that renders OAS 3.1.
 
 The documents are fetched over HTTP from the apps as the services build them (in-process, the intake with
 a stand-in for Kafka); tests/integration/test_intake_schemathesis.py checks that the running intake serves
@@ -149,9 +150,12 @@ async def test_docs_work_without_internet():
     page = await _get(app, "/docs")
     assert page.status_code == 200
     assets = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', page.text)
-    assert {Path(a).name for a in assets} == {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
+    assert {Path(a).name for a in assets} == {"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"}
     assert not re.findall(r"(?:https?:)?//[^\s\"'<>]+", page.text), "an external URL in /docs"
     assert "url: '/v1/openapi.json'" in page.text
     for asset in assets:
         served = await _get(app, asset)
         assert served.status_code == 200 and served.content, asset
+    bundle = (await _get(app, next(a for a in assets if a.endswith("/swagger-ui-bundle.js")))).text
+    version = re.search(r'PACKAGE_VERSION:"(\d+)\.\d+\.\d+"', bundle)
+    assert version and version[1] == "5", "Swagger UI 4 and older render no OAS 3.1 document"
