@@ -1,9 +1,8 @@
 """The OAS document of a Loket API: what the ADR asks of it, and every error the operation can return.
 
-FastAPI writes OAS 3.1 with its own validation-error bodies. We publish OAS 3.0.3 instead: the Swagger UI
-served offline (from the ``swagger-ui-bundle`` package, 4.15) renders 3.0 documents only, and ADR 2.0's
-own linter asks for 3.0. ``as_oas30`` turns the few 3.1 forms pydantic writes into their 3.0 spelling and
-refuses any other, so a new model cannot silently make the document invalid.
+We publish OAS 3.1.0 as FastAPI writes it, whose schemas are pydantic's JSON Schema (2020-12) unchanged,
+and change only what the ADR and our error handling ask: problem+json instead of FastAPI's validation-error
+bodies, the API-Version header on every response, the servers at ``/v<major>``, contact and licence.
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from schemas.problem import Problem
 
 PROBLEM_JSON = "application/problem+json"
 API_VERSION_HEADER = "API-Version"
-OAS_VERSION = "3.0.3"
+OAS_VERSION = "3.1.0"
 SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
-EUPL = {"name": "EUPL-1.2", "url": "https://interoperable-europe.ec.europa.eu/collection/eupl/eupl-text-eupl-12"}
+#: OAS 3.1 names a licence by its SPDX identifier (and then allows no ``url`` beside it).
+EUPL = {"name": "EUPL-1.2", "identifier": "EUPL-1.2"}
 
 #: RFC 9110's phrases (Python 3.11's ``HTTPStatus`` still has the older ones for 413 and 422).
 TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
@@ -39,8 +39,6 @@ ERROR_DESCRIPTIONS = {
     500: "A fault of ours; the request may not have taken effect. It has been logged.",
     503: "A service this operation needs is unavailable; try again later.",
 }
-_31_ONLY = {"if", "then", "else", "$defs", "prefixItems", "unevaluatedProperties", "dependentRequired",
-            "dependentSchemas", "contentMediaType", "contentEncoding", "examples", "$schema", "$id"}
 
 
 def title(status: int) -> str:
@@ -65,12 +63,13 @@ class ApiInfo:
 
 
 def build_document(routes: list[Any], info: ApiInfo) -> dict[str, Any]:
-    """The OAS 3.0.3 document of the API routes (those under ``info.base_path``, in the schema)."""
+    """The OAS 3.1.0 document of the API routes (those under ``info.base_path``, in the schema)."""
     documented = [r for r in routes if isinstance(r, APIRoute) and r.include_in_schema]
     outside = [r.path for r in documented if not r.path.startswith(f"{info.base_path}/")]
     if outside:
         raise ValueError(f"documented routes outside {info.base_path}: {outside}")
-    raw = get_openapi(title=info.title, version=info.version, description=info.description, routes=documented,
+    raw = get_openapi(title=info.title, version=info.version, openapi_version=OAS_VERSION,
+                      description=info.description, routes=documented,
                       tags=info.tags or None, contact=info.contact, license_info=EUPL,
                       servers=[{"url": info.base_path, "description": "This service, on the host that serves this "
                                 "document."}])
@@ -84,12 +83,24 @@ def build_document(routes: list[Any], info: ApiInfo) -> dict[str, Any]:
     raw["paths"] = {path.removeprefix(info.base_path): item for path, item in raw["paths"].items()}
     for operation in _operations(raw):
         _document_responses(operation, raw.get("security"))
-    return as_oas30(raw)
+        for parameter in operation.get("parameters", []):
+            if "schema" in parameter:
+                parameter["schema"] = _never_null(parameter["schema"])
+    return raw
 
 
 def _version_header(version: str) -> dict[str, Any]:
     return {"description": "The full version of the API, semantic versioning (ADR API-57).", "required": True,
-            "schema": {"type": "string", "pattern": SEMVER_PATTERN, "example": version}}
+            "schema": {"type": "string", "pattern": SEMVER_PATTERN, "examples": [version]}}
+
+
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without pydantic's null alternative: an optional parameter is absent, never null."""
+    alternatives = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
+    if "anyOf" not in schema or len(alternatives) == len(schema["anyOf"]):
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**alternatives[0], **rest} if len(alternatives) == 1 else {**rest, "anyOf": alternatives}
 
 
 def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -130,59 +141,3 @@ def _document_responses(operation: dict[str, Any], security: object) -> None:
     for response in responses.values():
         response.setdefault("headers", {})[API_VERSION_HEADER] = {"$ref": f"#/components/headers/{API_VERSION_HEADER}"}
     operation["responses"] = dict(sorted(responses.items()))
-
-
-def as_oas30(document: dict[str, Any]) -> dict[str, Any]:
-    """The document in OAS 3.0.3: ``nullable`` for a null alternative, ``enum`` for ``const``."""
-    schemas = document["components"]["schemas"]
-    for container in _schema_containers(document):
-        container["schema"] = _schema30(container["schema"], schemas)
-        if "in" in container:  # a parameter: absent or a string, never null
-            container["schema"].pop("nullable", None)
-    document["components"]["schemas"] = {name: _schema30(s, schemas) for name, s in schemas.items()}
-    document["openapi"] = OAS_VERSION
-    return document
-
-
-def _schema_containers(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every object with a ``schema`` member: parameters, media types, headers."""
-    pending: list[Any] = [document["paths"], document["components"].get("headers", {})]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("schema"), dict):
-                yield node
-            pending.extend(v for k, v in node.items() if k != "schema")
-        elif isinstance(node, list):
-            pending.extend(node)
-
-
-def _schema30(schema: Any, named: dict[str, Any]) -> Any:
-    if not isinstance(schema, dict):
-        return schema
-    schema = dict(schema)
-    for key in ("properties", "patternProperties"):
-        if key in schema:
-            schema[key] = {name: _schema30(s, named) for name, s in schema[key].items()}
-    for key in ("items", "additionalProperties", "not"):
-        if isinstance(schema.get(key), dict):
-            schema[key] = _schema30(schema[key], named)
-    for key in ("allOf", "anyOf", "oneOf"):
-        if key in schema:
-            schema[key] = [_schema30(s, named) for s in schema[key]]
-    if isinstance(schema.get("type"), list) or _31_ONLY & schema.keys():
-        raise ValueError(f"no OAS 3.0 form for this schema: {sorted(schema)}")
-    if "const" in schema:
-        schema["enum"] = [schema.pop("const")]
-    alternatives = schema.get("anyOf", [])
-    if {"type": "null"} in alternatives:
-        rest = [s for s in alternatives if s != {"type": "null"}]
-        del schema["anyOf"]
-        schema = {**rest[0], **schema} if len(rest) == 1 else {**schema, "anyOf": rest}
-        schema["nullable"] = True
-    if "$ref" in schema and len(schema) > 1:
-        # OAS 3.0 ignores a $ref's siblings, and ``nullable`` counts only beside an explicit ``type``.
-        reference = schema.pop("$ref")
-        target = named.get(reference.rsplit("/", 1)[-1], {})
-        schema = {**({"type": target["type"]} if "type" in target else {}), "allOf": [{"$ref": reference}], **schema}
-    return schema

@@ -60,6 +60,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_unlike_the_document(
     output = f"$ {' '.join(command)}\n(exit {run.returncode}, {took:.1f} s)\n{run.stdout}{run.stderr}"
     assert run.returncode == 0, output
     assert "No issues found" in run.stdout and f"Seed: {SEED}" in run.stdout, output
+    assert "Specification:    Open API 3.1.0" in run.stdout, output
     print(output)
 
 
