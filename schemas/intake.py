@@ -42,11 +42,11 @@ class PartyIdentifiers(Frozen):
     )
 
 
-#: What the model's validators enforce across fields, in JSON Schema (valid in OAS 3.0 and 3.1 alike),
-#: and an example for the documentation.
+#: What the model's validators enforce across fields, in JSON Schema 2020-12 (as OAS 3.1 takes it), and an
+#: example for the documentation.
 _CROSS_FIELD_RULES: dict[str, Any] = {
-    "example": {"channel": "phone", "text": "Mijn kliko is kapot, wanneer krijg ik een nieuwe?",
-                "party": {"bsn": "111222333", "name": "J. Jansen"}, "agent_outcome": "escalated"},
+    "examples": [{"channel": "phone", "text": "Mijn kliko is kapot, wanneer krijg ik een nieuwe?",
+                  "party": {"bsn": "111222333", "name": "J. Jansen"}, "agent_outcome": "escalated"}],
     "allOf": [
         {
             "description": "Give subject_code or text (or both).",
@@ -57,11 +57,8 @@ _CROSS_FIELD_RULES: dict[str, Any] = {
         },
         {
             "description": f"agent_outcome only on a live channel ({', '.join(_LIVE)}).",
-            "anyOf": [
-                {"properties": {"channel": {"enum": _LIVE}}},
-                {"not": {"required": ["agent_outcome"]}},
-                {"properties": {"agent_outcome": {"not": {"type": "string"}}}},
-            ],
+            "if": {"required": ["agent_outcome"], "properties": {"agent_outcome": {"type": "string"}}},
+            "then": {"properties": {"channel": {"enum": _LIVE}}},
         },
     ]
 }
