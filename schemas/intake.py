@@ -8,6 +8,7 @@ named in the field's description.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -102,6 +103,10 @@ class QuestionSubmission(Frozen):
     @field_validator("received_at", mode="before")
     @classmethod
     def _rfc3339(cls, value: object) -> object:
+        # JSON gives a string, which must be RFC 3339 (pydantic alone would take a Unix timestamp too);
+        # a Python caller's aware datetime is already what RFC 3339 describes.
+        if isinstance(value, dt.datetime):
+            return value
         if value is not None and not (isinstance(value, str) and RFC3339_PATTERN.match(value)):
             raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-23T09:30:00+01:00")
         return value

@@ -206,10 +206,12 @@ async def eventually(check: Callable[[], object], timeout: float = 60.0, interva
         await asyncio.sleep(interval)
 
 
-async def wait_healthy(url: str, timeout: float = 90.0) -> None:
-    """Wait until a Loket HTTP service at ``url`` answers its health check; fail the test after ``timeout``."""
+async def wait_healthy(url: str, timeout: float = 90.0, process: subprocess.Popen | None = None) -> None:
+    """Wait until a Loket HTTP service at ``url`` answers its health check; fail the test after ``timeout``,
+    or at once when its ``process`` has stopped."""
 
     async def healthy() -> bool:
+        assert process is None or process.poll() is None, "the service stopped; its log is in the test's folder"
         try:
             async with httpx.AsyncClient() as client:
                 return (await client.get(f"{url}/health")).status_code == 200
@@ -217,3 +219,21 @@ async def wait_healthy(url: str, timeout: float = 90.0) -> None:
             return False
 
     await eventually(healthy, timeout=timeout)
+
+
+#: The pseudonym key of the in-process intake the integration tests talk to.
+INTAKE_TEST_SECRET = "integration-secret"
+
+
+@pytest.fixture
+async def intake_client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the intake API, run in this process on the test's deployment and the real broker."""
+    from services.intake.http import create_app
+    from services.intake.settings import IntakeSettings
+
+    settings = IntakeSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()},
+                              pseudonym_secret=INTAKE_TEST_SECRET)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
+            yield client

@@ -1,7 +1,5 @@
 """Intake on the real broker: a question becomes a durable event keyed by pseudonym; bad input gets 4xx."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -9,26 +7,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from plumbing.pseudonym import pseudonym
 from schemas import QuestionAsked
 from schemas.topics import CONTACTS
-from services.intake.http import API_VERSION, create_app
-from services.intake.settings import IntakeSettings
+from services.intake.http import API_VERSION
+from tests.realstack import INTAKE_TEST_SECRET
 
 pytestmark = pytest.mark.integration
 BSN = "111222333"
-SECRET = "integration-secret"
+SECRET = INTAKE_TEST_SECRET
 
 
-@pytest.fixture
-async def client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    settings = IntakeSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()},
-                              pseudonym_secret=SECRET)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-            yield client
 
 
-async def test_question_is_published_keyed_by_pseudonym_never_the_bsn(client, topics):
-    response = await client.post("/v1/questions", json={
+async def test_question_is_published_keyed_by_pseudonym_never_the_bsn(intake_client, topics):
+    response = await intake_client.post("/v1/questions", json={
         "channel": "phone", "text": "Mijn kliko is kapot", "party": {"bsn": BSN, "name": "J. Jansen"}})
     assert response.status_code == 202
     event_id = response.json()["event_id"]
@@ -44,8 +34,8 @@ async def test_question_is_published_keyed_by_pseudonym_never_the_bsn(client, to
     assert event.data.party.personal.bsn == BSN  # the back office needs it; it travels in data only
 
 
-async def test_anonymous_question_is_keyed_by_our_contact_id_not_the_channels_reference(client, topics):
-    response = await client.post("/v1/questions", json={"channel": "phone", "subject_code": "grofvuil",
+async def test_anonymous_question_is_keyed_by_our_contact_id_not_the_channels_reference(intake_client, topics):
+    response = await intake_client.post("/v1/questions", json={"channel": "phone", "subject_code": "grofvuil",
                                                         "channel_reference": "0612345678"})
     assert response.status_code == 202
     contact_id = response.json()["contact_id"].encode()
@@ -55,18 +45,18 @@ async def test_anonymous_question_is_keyed_by_our_contact_id_not_the_channels_re
     assert b"0612345678" not in record.key
 
 
-async def test_a_retry_with_the_same_idempotency_key_is_the_same_question_published_and_counted_once(client, topics):
+async def test_a_retry_with_the_same_idempotency_key_is_the_same_question_published_and_counted_once(intake_client, topics):
     body = {"channel": "web", "text": "Mijn kliko is kapot"}
-    before = await _samples(client)
-    first = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8812"})
-    retry = await client.post("/v1/questions", json={**body, "party": None},  # the same body, spelled otherwise
+    before = await _samples(intake_client)
+    first = await intake_client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8812"})
+    retry = await intake_client.post("/v1/questions", json={**body, "party": None},  # the same body, spelled otherwise
                               headers={"Idempotency-Key": "form-submit-8812"})
-    other = await client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8813"})
+    other = await intake_client.post("/v1/questions", json=body, headers={"Idempotency-Key": "form-submit-8813"})
     assert first.status_code == retry.status_code == other.status_code == 202
     assert first.json() == retry.json()
     assert other.json()["event_id"] != first.json()["event_id"]
 
-    after = await _samples(client)
+    after = await _samples(intake_client)
     assert after["loket_intake_questions_accepted_total", "web"] - before.get(("loket_intake_questions_accepted_total",
                                                                                "web"), 0) == 2
     assert after["loket_intake_questions_replayed_total", "web"] - before.get(("loket_intake_questions_replayed_total",
@@ -77,10 +67,10 @@ async def test_a_retry_with_the_same_idempotency_key_is_the_same_question_publis
     assert sorted(ids) == sorted([first.json()["event_id"], other.json()["event_id"]])
 
 
-async def test_an_idempotency_key_reused_with_another_body_is_refused_and_never_published(client, topics):
+async def test_an_idempotency_key_reused_with_another_body_is_refused_and_never_published(intake_client, topics):
     key = {"Idempotency-Key": "form-submit-9901"}
-    first = await client.post("/v1/questions", json={"channel": "web", "text": "Mijn kliko is kapot"}, headers=key)
-    reused = await client.post("/v1/questions", json={"channel": "web", "text": "Wanneer is de milieustraat open?"},
+    first = await intake_client.post("/v1/questions", json={"channel": "web", "text": "Mijn kliko is kapot"}, headers=key)
+    reused = await intake_client.post("/v1/questions", json={"channel": "web", "text": "Wanneer is de milieustraat open?"},
                                headers=key)
     assert first.status_code == 202
     assert reused.status_code == 422
@@ -93,29 +83,29 @@ async def test_an_idempotency_key_reused_with_another_body_is_refused_and_never_
     assert QuestionAsked.model_validate_json(record.value).data.text == "Mijn kliko is kapot"
 
 
-async def test_a_nul_byte_in_the_text_is_refused_before_it_reaches_the_stream(client):
-    response = await client.post("/v1/questions", json={"channel": "web", "text": "kliko\u0000kapot"})
+async def test_a_nul_byte_in_the_text_is_refused_before_it_reaches_the_stream(intake_client):
+    response = await intake_client.post("/v1/questions", json={"channel": "web", "text": "kliko\u0000kapot"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "text"
 
 
-async def test_invalid_body_gets_problem_json_naming_the_fields(client):
-    response = await client.post("/v1/questions", json={"channel": "fax", "text": ""})
+async def test_invalid_body_gets_problem_json_naming_the_fields(intake_client):
+    response = await intake_client.post("/v1/questions", json={"channel": "fax", "text": ""})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"channel", "text"} <= fields
 
 
-async def test_bsn_failing_the_eleven_test_is_refused(client):
-    response = await client.post("/v1/questions", json={"channel": "web", "text": "x", "party": {"bsn": "123456789"}})
+async def test_bsn_failing_the_eleven_test_is_refused(intake_client):
+    response = await intake_client.post("/v1/questions", json={"channel": "web", "text": "x", "party": {"bsn": "123456789"}})
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "party.bsn", "reason": "not a valid BSN (it fails the eleven test)"}]
     assert "123456789" not in response.text  # the refusal does not echo personal data
 
 
-async def test_malformed_json_is_a_400_problem(client):
-    response = await client.post("/v1/questions", content=b"{not json", headers={"content-type": "application/json"})
+async def test_malformed_json_is_a_400_problem(intake_client):
+    response = await intake_client.post("/v1/questions", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["api-version"] == API_VERSION

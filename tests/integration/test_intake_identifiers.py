@@ -1,32 +1,20 @@
 """Intake on the real broker: phone numbers travel in E.164, and an impossible one gets 422 naming the field."""
 
-from collections.abc import AsyncIterator
-
-import httpx
 import pytest
 
 from plumbing.pseudonym import pseudonym
 from schemas import QuestionAsked
 from schemas.topics import CONTACTS
-from services.intake.http import create_app
-from services.intake.settings import IntakeSettings
+from tests.realstack import INTAKE_TEST_SECRET
 
 pytestmark = pytest.mark.integration
-SECRET = "integration-secret"
+SECRET = INTAKE_TEST_SECRET
 
 
-@pytest.fixture
-async def client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    settings = IntakeSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()},
-                              pseudonym_secret=SECRET)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-            yield client
 
 
-async def test_a_phone_number_is_keyed_and_carried_in_e164(client, topics):
-    response = await client.post("/v1/questions", json={"channel": "web", "text": "Bel mij terug",
+async def test_a_phone_number_is_keyed_and_carried_in_e164(intake_client, topics):
+    response = await intake_client.post("/v1/questions", json={"channel": "web", "text": "Bel mij terug",
                                                         "party": {"phone": "+31 (0)6 1234 5678"}})
     assert response.status_code == 202
     event_id = response.json()["event_id"]
@@ -37,8 +25,8 @@ async def test_a_phone_number_is_keyed_and_carried_in_e164(client, topics):
     assert QuestionAsked.model_validate_json(record.value).data.party.personal.phone == "+31612345678"
 
 
-async def test_an_impossible_phone_number_is_refused_with_the_field_and_the_reason(client):
-    response = await client.post("/v1/questions", json={"channel": "web", "text": "Bel mij terug",
+async def test_an_impossible_phone_number_is_refused_with_the_field_and_the_reason(intake_client):
+    response = await intake_client.post("/v1/questions", json={"channel": "web", "text": "Bel mij terug",
                                                         "party": {"phone": "+31 6 1"}})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"

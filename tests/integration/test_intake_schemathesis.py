@@ -22,7 +22,7 @@ import pytest
 
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
-from tests.realstack import free_port
+from tests.realstack import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 SEED = 20261202
@@ -33,20 +33,13 @@ LIMIT = 8192
 
 
 @pytest.fixture
-def intake_url(service) -> str:
+async def intake_url(service) -> str:
     port = free_port()
     process = service("intake", LOKET_INTAKE_PORT=str(port), LOKET_PSEUDONYM_SECRET="schemathesis-secret",
                       LOKET_INTAKE_MAX_BODY_BYTES=str(LIMIT))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the intake stopped; its log is in the test's folder"
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("the intake did not answer /health in 90 s")
+    await wait_healthy(url, process=process)
+    return url
 
 
 def test_schemathesis_finds_no_server_error_and_no_response_unlike_the_document(intake_url, tmp_path):

@@ -27,10 +27,13 @@ class StandInPublisher:
     def __init__(self) -> None:
         self.events: list = []
         self.down = False
-        self.delay = 0.0
+        self.calls = 0
+        self.gate: asyncio.Event | None = None  # when set, a publish waits until it opens
 
     async def publish(self, topic, key, event) -> None:
-        await asyncio.sleep(self.delay)
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
         if self.down:
             raise PublishFailed("Kafka refused the event: KafkaTimeoutError")
         self.events.append(event)
@@ -187,10 +190,15 @@ async def test_a_structured_fields_key_is_the_same_key_unquoted(client, publishe
 
 
 async def test_a_retry_while_the_first_is_publishing_waits_for_its_answer(client, publisher):
-    publisher.delay = 0.2
+    publisher.gate = asyncio.Event()
     key = {"Idempotency-Key": "form-submit-0004"}
-    first, retry = await asyncio.gather(client.post(QUESTIONS, json=QUESTION, headers=key),
-                                        client.post(QUESTIONS, json=QUESTION, headers=key))
+    requests = asyncio.gather(client.post(QUESTIONS, json=QUESTION, headers=key),
+                              client.post(QUESTIONS, json=QUESTION, headers=key))
+    for _ in range(200):  # let both requests run as far as they can while the first publish is held
+        await asyncio.sleep(0)
+    assert publisher.calls == 1  # the retry did not publish: it waits for the first one's answer
+    publisher.gate.set()
+    first, retry = await requests
     assert first.status_code == retry.status_code == 202
     assert first.json() == retry.json()
     assert len(publisher.events) == 1

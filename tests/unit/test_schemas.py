@@ -52,3 +52,10 @@ def test_events_are_frozen():
 def test_committed_json_schemas_and_asyncapi_match_the_models():
     stale = stale_files()
     assert not stale, f"run `loket schemas export` and commit: {[p.name for p in stale]}"
+
+
+def test_a_submission_reads_back_its_own_dump_a_python_caller_hands_on():
+    from schemas.intake import QuestionSubmission
+
+    submission = QuestionSubmission(channel="phone", text="Mijn kliko is kapot", received_at=NOW)
+    assert QuestionSubmission.model_validate(submission.model_dump()) == submission
