@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -182,6 +183,7 @@ def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    shutil.rmtree(own["LOKET_STATE_DIR"], ignore_errors=True)  # working files go with the test; logs stay
 
 
 def free_port() -> int:

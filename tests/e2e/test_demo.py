@@ -2,6 +2,7 @@
 output a newcomer can read and copy from an 80-column terminal."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,7 @@ def test_demo_decides_every_question_and_leaves_no_process_or_folder_behind(env,
     _assert_table_shows_different_questions_under_english_headers(lines)
     _assert_curl_is_the_readmes_and_fits_80_columns(lines, intake_port)
     _assert_logs_and_working_files_in_run_dir_only(tmp_path / "run", env["LOKET_TOPIC_PREFIX"], user_state, before)
+    shutil.rmtree(tmp_path / "run" / "faust")  # the services' working files go with the test; logs stay
 
 
 def _assert_stack_shown_as_loket_stack_status_says_it(lines: list[str], stack_status: str) -> None:

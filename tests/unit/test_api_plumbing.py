@@ -8,7 +8,8 @@ import re
 
 import httpx
 import pytest
-from fastapi import Header
+from fastapi import Depends, Header, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from plumbing import ijson
@@ -32,6 +33,20 @@ def toy_api():
     async def post_toy(toy: Toy, colour: str | None = Header(None, max_length=5)) -> Toy:
         """Add a toy."""
         return toy
+
+    async def worker(credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> str:
+        if credentials is None:
+            raise HTTPException(401, "no credentials", headers={"WWW-Authenticate": "Bearer"})
+        if credentials.credentials != "worker":
+            raise HTTPException(403, "not a worker")
+        return credentials.credentials
+
+    @app.get("/v2/toys/{toy_id}", tags=["toys"], operation_id="getToy")
+    async def get_toy(toy_id: str, who: str = Depends(worker)) -> Toy:
+        """One toy, for workers only."""
+        if toy_id != "kite":
+            raise HTTPException(404, "no such toy")
+        return Toy(name=toy_id)
 
     @app.get("/v2/crash", include_in_schema=False)
     async def crash() -> None:
@@ -78,6 +93,9 @@ JSON = {"content-type": "application/json"}
     ({"method": "POST", "url": "/v2/toys", "json": {"name": 3}}, 422),
     ({"method": "POST", "url": "/v2/toys", "json": {"name": "kite"}, "headers": {"colour": "ultraviolet"}}, 422),
     ({"method": "GET", "url": "/v2/crash"}, 500),
+    ({"method": "GET", "url": "/v2/toys/kite"}, 401),
+    ({"method": "GET", "url": "/v2/toys/kite", "headers": {"authorization": "Bearer visitor"}}, 403),
+    ({"method": "GET", "url": "/v2/toys/yoyo", "headers": {"authorization": "Bearer worker"}}, 404),
 ])
 async def test_every_error_is_problem_json_with_the_version(client, request_kwargs, status):
     assert_problem(await client.request(**request_kwargs), status)
@@ -145,7 +163,7 @@ async def test_the_document_is_published_at_the_base_path_readable_from_any_orig
     assert document == (await client.get("/openapi.json")).json()
     assert document["openapi"] == "3.1.0"
     assert document["servers"] == [{"url": "/v2", "description": document["servers"][0]["description"]}]
-    assert list(document["paths"]) == ["/toys"]
+    assert list(document["paths"]) == ["/toys", "/toys/{toy_id}"]
     assert "HTTPValidationError" not in json.dumps(document)
 
 
@@ -162,6 +180,15 @@ async def test_the_document_declares_each_error_the_operation_can_return_as_prob
 def test_operations_with_identifiers_or_credentials_declare_404_401_403():
     operation = {"parameters": [{"in": "path", "name": "toyId"}], "responses": {}}
     assert error_statuses(operation, security=[{"oauth": []}]) == {401, 403, 404, 422, 500}
+
+
+async def test_a_served_operation_with_credentials_and_an_identifier_declares_401_403_404_as_problem_json(client):
+    operation = (await client.get("/v2/openapi.json")).json()["paths"]["/toys/{toy_id}"]["get"]
+    assert {"401", "403", "404"} <= set(operation["responses"])
+    for status in ("401", "403", "404"):
+        assert operation["responses"][status]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert (await client.get("/v2/toys/kite", headers={"authorization": "Bearer worker"})).status_code == 200
 
 
 async def test_the_document_keeps_pydantics_json_schema_and_no_parameter_is_ever_null(client):
