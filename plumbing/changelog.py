@@ -3,18 +3,26 @@
 Partition p of a consumer's input and partition p of its changelog hold the same keys, so the
 consumer that owns input partition p owns that state. It reads the changelog partition from the
 start before it handles any input of it; every change a record makes is a changelog record that
-goes out with the consumer's output, before the input offsets are committed. After a crash the
-state is therefore at least as new as the committed offsets, and a redelivered record finds its
-own effect in the state. Sweeps that forget old keys write changelog records (tombstones) too.
+goes out with the consumer's output, before the input offsets are committed, and names the input
+record it came from (the ``loket-input`` header: topic, partition, offset).
+
+The state read back is the state *as of the committed offsets*: a changelog record whose input lies
+at or beyond its partition's committed offset is the effect of a batch that was sent but not
+committed (the process died, or was thrown out of the group, in between). It is left out, because
+that input will be delivered again and handled against the state as it was before it, so the
+redelivery yields the very same records, whatever the handlers remember or forget. The changelog
+topic keeps superseded values for ``plumbing.kafka.MIN_COMPACTION_LAG_MS`` so that the value before an uncommitted
+change is still there to read back. Sweeps that forget old keys write changelog records (tombstones)
+without an input; they are written only after the offsets before them are committed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from plumbing.exceptions import StateUnavailable
 from plumbing.kafka import Record
@@ -24,6 +32,26 @@ log = structlog.get_logger(__name__)
 PROGRESS_INTERVAL = 5.0
 #: Seconds without a single record read before the read-back gives up (the broker is not serving it).
 STALL_LIMIT = 60.0
+#: Header of a changelog record naming the input record whose handling made it: ``topic:partition:offset``.
+INPUT_HEADER = "loket-input"
+#: Committed offset per input (topic, partition): where the state read back must stop.
+Committed = Mapping[tuple[str, int], int]
+
+
+def from_input(record: Record, source: ConsumerRecord) -> Record:
+    """A changelog record, tagged with the input record whose handling made it."""
+    position = f"{source.topic}:{source.partition}:{source.offset}".encode()
+    return record._replace(headers=(*record.headers, (INPUT_HEADER, position)))
+
+
+def _uncommitted(record: ConsumerRecord, committed: Committed) -> bool:
+    """Whether a changelog record is the effect of an input at or beyond its committed offset."""
+    position = next((value for name, value in record.headers or () if name == INPUT_HEADER), None)
+    if position is None:
+        return False  # a sweep's record, or one written before inputs were named: always part of the state
+    topic, partition, offset = position.decode().rsplit(":", 2)
+    limit = committed.get((topic, int(partition)))
+    return limit is not None and int(offset) >= limit
 
 
 class PartitionedState:
@@ -94,9 +122,11 @@ class PartitionedState:
         self._partitions.update(data)
 
 
-async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartition],
+async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartition], committed: Committed,
                          stall_limit: float = STALL_LIMIT) -> dict[int, dict[bytes, bytes]]:
-    """The latest value of every key in these partitions, read up to their end as it was at the call.
+    """The latest value of every key in these partitions, read up to their end as it was at the call, as of
+    the ``committed`` input offsets: the effects of inputs at or beyond them are left out. An input not in
+    ``committed`` limits nothing.
 
     Raises ``StateUnavailable`` when nothing could be read for ``stall_limit`` seconds.
     """
@@ -106,14 +136,16 @@ async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartiti
         ends = await reader.end_offsets(partitions)
         data: dict[int, dict[bytes, bytes]] = {tp.partition: {} for tp in partitions}
         pending = {tp for tp in partitions if await reader.position(tp) < ends[tp]}
-        records, last_report, last_read = 0, time.monotonic(), time.monotonic()
+        records, skipped, last_report, last_read = 0, 0, time.monotonic(), time.monotonic()
         while pending:
             batches = await reader.getmany(*pending, timeout_ms=1000, max_records=10_000)
             for tp, batch in batches.items():
                 for record in batch:
                     if record.offset >= ends[tp]:
                         break
-                    if record.value is None:  # a tombstone: the key was forgotten
+                    if _uncommitted(record, committed):
+                        skipped += 1
+                    elif record.value is None:  # a tombstone: the key was forgotten
                         data[tp.partition].pop(record.key, None)
                     else:
                         data[tp.partition][record.key] = record.value
@@ -126,6 +158,8 @@ async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartiti
             if now - last_report > PROGRESS_INTERVAL:
                 last_report = now
                 log.info("state_restoring", partitions=len(partitions), waiting=len(pending), records=records)
+        if skipped:
+            log.info("state_uncommitted_changes_left_out", changelog=partitions[0].topic, records=skipped)
         return data
     finally:
         reader.unsubscribe()

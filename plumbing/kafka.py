@@ -42,6 +42,11 @@ def event_record(topic: str, key: str | bytes, event: CloudEvent | bytes) -> Rec
     return Record(topic, key.encode() if isinstance(key, str) else key, value, headers=CLOUDEVENT_HEADERS)
 
 
+#: A compacted topic keeps a superseded value at least this long: far longer than a batch can stay sent
+#: but uncommitted, so a changelog still holds the value from before an uncommitted change.
+MIN_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000
+
+
 @dataclass(frozen=True)
 class InternalTopic:
     """A topic of one service's own (not in the contract), named in full; compacted ones keep the
@@ -118,7 +123,7 @@ async def delete_deployment_topics(settings: KafkaSettings) -> list[str]:
 
 
 async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings, compacted: bool) -> None:
-    configs = {"cleanup.policy": "compact"} if compacted else {}
+    configs = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(MIN_COMPACTION_LAG_MS)} if compacted else {}
     topic = NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=configs)
     try:
         await admin.create_topics([topic])

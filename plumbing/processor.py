@@ -3,8 +3,9 @@
 It reads a batch, hands each record to its topic's handler, sends every resulting record (output,
 dead letters and changelog records) and waits until Kafka has them all, and only then commits the
 batch's offsets: at-least-once, with one await per batch rather than per record. A crash between
-the send and the commit redelivers the batch, and the state, restored from its changelog, already
-holds what the batch did: handlers use it to repeat themselves instead of acting twice.
+the send and the commit redelivers the batch; the state read back from the changelog leaves out what
+that batch did (each changelog record names its input, see ``plumbing.changelog``), so the batch is
+handled again against the very state it met the first time and yields the very same records.
 
 Partitions move between processes in rebalances (aiokafka revokes every partition and assigns anew
 each time), and records are never handled against state the process does not own or has not read
@@ -37,7 +38,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from plumbing.changelog import PartitionedState, read_changelog
+from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
 from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record, send_all
@@ -111,7 +112,9 @@ class BatchProcessor(ConsumerRebalanceListener):
         partitions = sorted({tp.partition for tp in pending})
         started = time.monotonic()
         try:
-            data = await read_changelog(self._reader, [TopicPartition(self._state.changelog, p) for p in partitions])
+            committed = {(tp.topic, tp.partition): await self._consumer.committed(tp) or 0 for tp in pending}
+            data = await read_changelog(self._reader, [TopicPartition(self._state.changelog, p) for p in partitions],
+                                        committed)
         except Exception as exc:
             log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
             raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
@@ -143,9 +146,11 @@ class BatchProcessor(ConsumerRebalanceListener):
                 if tp in self._consumer.assignment():  # the position moved past these records: put them back
                     self._consumer.seek(tp, records[0].offset)
                 continue
-            handler = self._routes[tp.topic].handler
+            route = self._routes[tp.topic]
             for record in records:
-                outgoing.extend(guarded(handler, record, **self._guard))
+                produced = guarded(route.handler, record, **self._guard)
+                outgoing.extend(from_input(r, record) if route.stateful and r.topic == self._state.changelog else r
+                                for r in produced)
             done[tp] = records[-1].offset + 1
         await send_all(self._producer, outgoing)
         await self._commit(done)

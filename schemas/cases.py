@@ -28,13 +28,15 @@ class OpenCaseData(Frozen):
     priority: Literal["normal", "high"] = Field("normal", description="Handling priority.")
     question: Text | None = Field(None, max_length=4000, description="The question in the party's words.")
     party: PartyRef | None = Field(None, description="Who asked, with personal data for the work.")
-    requested_at: AwareDatetime = Field(description="When the router asked for the case.")
+    requested_at: AwareDatetime = Field(
+        description="The instant the router asked for the case: that of its decision (the question's own time)."
+    )
 
 
 class OpenCase(CloudEvent[OpenCaseData]):
     """Command to the case service: open this case (zaak).
 
-    ``time``: when the router asked for the case, the same instant as ``data.requested_at``.
+    ``time``: the instant the router asked for the case, ``data.requested_at``: that of its decision.
     """
 
     type: Literal["nl.loket.cases.open-case"]

@@ -52,13 +52,17 @@ class DecisionData(Frozen):
     repeat_contact: bool = Field(
         False, description="The party asked about the same subject within 7 days: had to tell the story again."
     )
-    decided_at: AwareDatetime = Field(description="When the router decided.")
+    decided_at: AwareDatetime = Field(
+        description="The instant the decision is made at: the question's own time (when it entered the stream), "
+                    "not the router's clock, so a redelivered question is decided to the byte as the first time."
+    )
 
 
 class RoutingDecided(CloudEvent[DecisionData]):
     """The router decided how to handle a question.
 
-    ``time``: when the router decided, the same instant as ``data.decided_at``.
+    ``time``: the instant of the decision, ``data.decided_at``: the question's own time (when it entered the
+    stream), so that a redelivery is the very same event.
     """
 
     type: Literal["nl.loket.decisions.routing-decided"]

@@ -64,6 +64,7 @@ class FakeConsumer:
         self.journal, self.assigned = journal, assigned
         self.batches: list = []  # (batch, {"during": step} or {"beside": step} or {})
         self.paused: set[TopicPartition] = set()
+        self.committed_offsets: dict[TopicPartition, int] = {}  # what the group has committed
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.assigned)
@@ -100,12 +101,16 @@ class FakeConsumer:
         if self.commits_allowed is not None and sum(e[0] == "commit" for e in self.journal) >= self.commits_allowed:
             raise CommitFailedError("the group has already rebalanced")
         self.journal.append(("commit", {tp.partition: o for tp, o in offsets.items()}))
+        self.committed_offsets.update(offsets)
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.committed_offsets.get(tp)
 
 
 class FakeReader:
-    """A changelog of (partition, key, value) records, read back like a group-less consumer would."""
+    """A changelog of (partition, key, value[, headers]) records, read back like a group-less consumer would."""
 
-    def __init__(self, changelog: list[tuple[int, bytes, bytes | None]], fail: bool = False, stuck: bool = False,
+    def __init__(self, changelog: list[tuple], fail: bool = False, stuck: bool = False,
                  delay: float = 0.0) -> None:
         self.changelog, self.fail, self.stuck, self.delay, self.positions = changelog, fail, stuck, delay, {}
         self.reads = 0
@@ -134,12 +139,14 @@ class FakeReader:
         out = {}
         for tp in partitions:
             records = self._records(tp.partition)[self.positions[tp]:]
-            out[tp] = [record(tp.partition, self.positions[tp] + i, k, v, topic="in-changelog") for i, (k, v) in enumerate(records)]
+            out[tp] = [record(tp.partition, self.positions[tp] + i, k, v, topic="in-changelog", headers=h)
+                       for i, (k, v, h) in enumerate(records)]
             self.positions[tp] += len(records)
         return out
 
     def unsubscribe(self):
         self.positions = {}
 
-    def _records(self, partition: int) -> list[tuple[bytes, bytes | None]]:
-        return [(k, v) for p, k, v in self.changelog if p == partition]
+    def _records(self, partition: int) -> list[tuple[bytes, bytes | None, tuple]]:
+        return [(entry[1], entry[2], tuple(entry[3]) if len(entry) > 3 else ()) for entry in self.changelog
+                if entry[0] == partition]

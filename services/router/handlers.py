@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from plumbing.calendar import TermCalendar
@@ -28,10 +27,9 @@ def handle_question(
     classifier: Classifier,
     calendar: TermCalendar,
     source: str,
-    now: dt.datetime,
 ) -> tuple[list[Outgoing], PartyState | None]:
     """Route a question: its decision keyed like the contact, a case request keyed by case id, the new state."""
-    routing = domain.route(question, state, classifier=classifier, calendar=calendar, now=now)
+    routing = domain.route(question, state, classifier=classifier, calendar=calendar)
     return outgoing(routing, question, source=source), routing.state
 
 

@@ -69,8 +69,7 @@ class RouterRecords:
         if latest is None or question.data.received_at > latest:
             self._latest[record.partition] = question.data.received_at
         outgoing, new_state = handlers.handle_question(
-            question, state, classifier=self._classifier, calendar=self._calendar, source=self._source,
-            now=dt.datetime.now(dt.timezone.utc))
+            question, state, classifier=self._classifier, calendar=self._calendar, source=self._source)
         records = [event_record(topic_name(self._settings, o.topic), o.key, o.event) for o in outgoing]
         return records + (self._remember(record, state, new_state) if party else [])
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
-from plumbing.changelog import PartitionedState, read_changelog
+from plumbing.changelog import INPUT_HEADER, PartitionedState, read_changelog
 from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record
 from plumbing.processor import BatchProcessor, Route
@@ -160,7 +160,7 @@ async def test_a_refused_commit_stops_the_processor_it_was_thrown_out_of_the_gro
 async def test_a_read_back_that_gets_nowhere_gives_up_instead_of_waiting_forever():
     reader = FakeReader([(0, b"k", b"1")], stuck=True)
     with pytest.raises(StateUnavailable):
-        await read_changelog(reader, [TopicPartition(CHANGELOG, 0)], stall_limit=0.05)
+        await read_changelog(reader, [TopicPartition(CHANGELOG, 0)], {}, stall_limit=0.05)
     assert reader.positions == {}  # unassigned again
 
 
@@ -226,3 +226,40 @@ async def test_state_read_while_a_rebalance_came_is_read_again():
 
     assert reader.reads == 2
     assert ("send", "out", b"k", b"2", None) in r.journal
+
+
+def made_by(offset: int, topic: str = IN, partition: int = 0) -> tuple[tuple[str, bytes], ...]:
+    return ((INPUT_HEADER, f"{topic}:{partition}:{offset}".encode()),)
+
+
+async def test_each_changelog_record_names_the_input_record_that_made_it():
+    r = await rig()
+    r.consumer.batches.append(({P0: [record(0, 5), record(0, 6)]}, {}))
+    await r.run_until_drained()
+    assert r.proc._producer.headers[(CHANGELOG, b"k")] == list(made_by(6))
+    assert r.proc._producer.headers[("out", b"k")] == []  # output records are the handler's own business
+
+
+async def test_the_state_read_back_leaves_out_what_inputs_beyond_the_committed_offsets_did():
+    reader = FakeReader([(0, b"k", b"1", made_by(3)), (0, b"k", b"2", made_by(4)), (0, b"swept", b"x"),
+                         (0, b"k", b"3", made_by(5)), (0, b"new", b"1", made_by(6)), (0, b"other", b"7", made_by(9, "elsewhere"))])
+    data = await read_changelog(reader, [TopicPartition(CHANGELOG, 0)], {(IN, 0): 5})
+    assert data == {0: {b"k": b"2", b"swept": b"x", b"other": b"7"}}  # 5 and 6 are not committed: as before them
+
+
+async def test_a_batch_redelivered_after_a_crash_yields_the_very_same_records_as_the_first_time():
+    first = await rig()
+    first.consumer.commits_allowed = 0  # the process dies, or is thrown out, between its send and its commit
+    first.consumer.batches.append(({P0: [record(0, 5), record(0, 6)]}, {}))
+    with pytest.raises(ConsumerFenced):
+        await first.proc.run(asyncio.Event())
+    sent_first = [e for e in first.journal if e[0] == "send"]
+    assert [e[3] for e in sent_first if e[1] == CHANGELOG] == [b"1", b"2"]
+    changelog = [(0, b"k", b"1", made_by(5)), (0, b"k", b"2", made_by(6))]  # both changes, as the broker has them
+
+    again = await rig(reader=FakeReader(changelog))
+    again.consumer.committed_offsets[P0] = 5  # nothing of the batch was committed
+    again.consumer.batches.append(({P0: [record(0, 5), record(0, 6)]}, {}))
+    await again.run_until_drained()
+    assert [e for e in again.journal if e[0] == "send"] == sent_first  # not counted on from 2 to 3 and 4
+

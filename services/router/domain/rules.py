@@ -63,11 +63,16 @@ class _Question:
     subject: Subject
     how: str
     state: PartyState | None
-    now: dt.datetime
 
     @property
     def id(self) -> str:
         return self.event.id
+
+    @property
+    def now(self) -> dt.datetime:
+        """The instant the decision is made at: the question's own time (when it entered the stream), never
+        the clock, so that a redelivered question is decided, to the byte, as it was the first time."""
+        return self.event.time or self.data.received_at
 
     @cached_property
     def key(self) -> str:
@@ -108,11 +113,10 @@ def route(
     *,
     classifier: Classifier,
     calendar: TermCalendar,
-    now: dt.datetime,
 ) -> Routing:
     """Apply the one-desk rules to one question, given what we know of its party (None if unknown)."""
     subject, how = classifier.classify(question.data)
-    q = _Question(question, subject, how, state, now)
+    q = _Question(question, subject, how, state)
     org = classifier.organisation
     done = state.handled_for(q.key) if state else None
     if done is not None:
