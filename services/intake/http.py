@@ -53,7 +53,7 @@ async def kafka_publisher(settings: IntakeSettings) -> AsyncIterator[Publisher]:
     await ensure_topics(settings, [CONTACTS])
     producer = await start_producer(settings)
     try:
-        yield KafkaPublisher(producer, settings)
+        yield KafkaPublisher(producer, settings, settings.intake_publish_timeout_seconds)
     finally:
         await producer.stop()
 

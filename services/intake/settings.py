@@ -36,6 +36,12 @@ class IntakeSettings(KafkaSettings, ApiSettings):
         "(its event id is derived from the key and the body, so consumers drop it as a redelivery), but it "
         "is published and counted again, and a reused key with another body is accepted as a new question.",
     )
+    intake_publish_timeout_seconds: float = Field(
+        5.0, gt=0, le=120,
+        description="How long the intake waits for the broker to acknowledge a question before it answers 503 "
+        "with Retry-After: a client is never kept waiting on a broker that is away, and never told 202 for a "
+        "question the broker did not acknowledge.",
+    )
     intake_idempotency_max_keys: int = Field(
         50_000, ge=1, description="Most Idempotency-Keys remembered at once; the oldest are forgotten first.",
     )
