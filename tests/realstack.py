@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -187,8 +190,6 @@ def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -239,3 +240,57 @@ async def intake_client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
             yield client
+
+
+def _ephemeral_ports() -> range:
+    """The machine's ephemeral port range: the source ports of outgoing connections."""
+    try:
+        low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def listening_port(pair: bool = False, avoid: tuple[int, ...] = ()) -> int:
+    """A free port for a server (and the next one free too, for Kafka's controller) outside the ephemeral range,
+    where a client reconnecting to a stopped server could otherwise be given it as its own source port and hold
+    it; never one of the default ports."""
+    ephemeral = _ephemeral_ports()
+    start = 20_000 + os.getpid() % 5_000 * 2
+    for port in range(start, 65_000, 2):
+        if port in ephemeral or port + 1 in ephemeral or {port, port + 1} & {5432, 9092, 9093, *avoid}:
+            continue
+        if _port_free(port) and (not pair or _port_free(port + 1)):
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")
+
+
+def stack_settings_in(state: Path) -> StackSettings:
+    """A stack of its own in ``state``: Kafka and PostgreSQL on free ports of their own."""
+    kafka_port = listening_port(pair=True)
+    pg_port = listening_port(avoid=(kafka_port, kafka_port + 1))
+    return StackSettings(kafka_bootstrap=f"127.0.0.1:{kafka_port}",
+                         database_url=f"postgresql://loket:loket@127.0.0.1:{pg_port}/loket", state_dir=state)
+
+
+@pytest.fixture
+def throwaway_stack() -> Iterator[StackSettings]:
+    """Settings of a Kafka and PostgreSQL of the test's own, in a throw-away folder, stopped after the test:
+    for tests that stop and start servers (not started here: the test brings it up)."""
+    # Not tmp_path: pytest makes its base folder private, and as root PostgreSQL runs as another user who
+    # must be able to walk into the state folder.
+    state = Path(tempfile.mkdtemp(prefix="loket-stack-test-"))
+    state.chmod(0o755)
+    settings = stack_settings_in(state)
+    yield settings
+    stack.down(settings)  # nothing may keep running when a test failed halfway
+    shutil.rmtree(state, ignore_errors=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -21,28 +20,9 @@ from loket import stack
 from loket.stack import pg_home
 from loket.stack.layout import KafkaPaths, PostgresPaths
 from plumbing.settings import StackSettings
+from tests.realstack import stack_settings_in
 
 pytestmark = pytest.mark.integration
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port(pair: bool = False) -> int:
-    """A free port (and the next one free too for Kafka's controller), never one of the default ports."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port not in (5432, 9092, 9093) and (not pair or _port_free(port + 1)):
-            return port
-    raise RuntimeError("no free port pair found")
 
 
 def _process_exists(pid: int) -> bool:
@@ -60,25 +40,9 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def _settings_in(state: Path) -> StackSettings:
-    pg_port, kafka_port = _free_port(), _free_port(pair=True)
-    return StackSettings(
-        kafka_bootstrap=f"127.0.0.1:{kafka_port}",
-        database_url=f"postgresql://loket:loket@127.0.0.1:{pg_port}/loket",
-        state_dir=state,
-    )
-
-
 @pytest.fixture
-def settings() -> Iterator[StackSettings]:
-    # Not tmp_path: pytest makes its base folder private, and as root PostgreSQL runs as another user who
-    # must be able to walk into the state folder.
-    state = Path(tempfile.mkdtemp(prefix="loket-stack-test-"))
-    state.chmod(0o755)
-    settings = _settings_in(state)
-    yield settings
-    stack.down(settings)  # nothing may keep running when a test failed halfway
-    shutil.rmtree(state, ignore_errors=True)
+def settings(throwaway_stack: StackSettings) -> StackSettings:
+    return throwaway_stack
 
 
 @pytest.fixture
@@ -86,7 +50,7 @@ def private_settings() -> Iterator[StackSettings]:
     """A state folder inside a folder only root may enter, like a clone under /root in CI."""
     private = Path(tempfile.mkdtemp(prefix="loket-stack-private-"))
     private.chmod(0o700)
-    settings = _settings_in(private / "clone" / ".loket")
+    settings = stack_settings_in(private / "clone" / ".loket")
     yield settings
     stack.down(settings)
     shutil.rmtree(pg_home.relocated_root(settings.state_dir).parent, ignore_errors=True)
