@@ -110,3 +110,22 @@ def test_a_huge_poison_record_is_parked_with_its_head_and_size():
     assert letter.data.value_truncated and letter.data.value_size == MAX_KEPT_BYTES * 4
     assert len(letter.data.original_value()) == MAX_KEPT_BYTES
     assert len(letter.to_bytes()) < 2 * MAX_KEPT_BYTES
+
+
+def test_a_library_saying_the_same_thing_on_every_retry_is_heard_once_a_minute_with_a_count():
+    import logging
+
+    from plumbing.logging import OncePerInterval
+
+    clock = [0.0]
+    once = OncePerInterval(("aiokafka",), interval=60, clock=lambda: clock[0])
+
+    def say(name="aiokafka.conn", msg="Unable connect to node with id %s: %s"):
+        return once.filter(logging.LogRecord(name, logging.ERROR, "f", 1, msg, (1, "refused"), None))
+
+    assert say() and not say() and not say() and say(msg="Another complaint %s: %s")
+    assert say(name="loket.router")  # our own lines are never held back
+    clock[0] = 61.0
+    record = logging.LogRecord("aiokafka.conn", logging.ERROR, "f", 1, "Unable connect to node with id %s: %s",
+                               (1, "refused"), None)
+    assert once.filter(record) and "2 like it in the last 60s not logged" in record.getMessage()
