@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from loket import stack
+from loket.stack.ports import ephemeral_range
 from plumbing.kafka import (CLOUDEVENT_HEADERS, Headers, Record, delete_deployment_topics, ensure_topics, group_id,
                             open_reader, send_all, topic_name)
 from plumbing.settings import StackSettings
@@ -242,15 +243,6 @@ async def intake_client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]
             yield client
 
 
-def _ephemeral_ports() -> range:
-    """The machine's ephemeral port range: the source ports of outgoing connections."""
-    try:
-        low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-    except (OSError, ValueError):
-        low, high = 32768, 60999
-    return range(low, high + 1)
-
-
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         try:
@@ -264,7 +256,7 @@ def listening_port(pair: bool = False, avoid: tuple[int, ...] = ()) -> int:
     """A free port for a server (and the next one free too, for Kafka's controller) outside the ephemeral range,
     where a client reconnecting to a stopped server could otherwise be given it as its own source port and hold
     it; never one of the default ports."""
-    ephemeral = _ephemeral_ports()
+    ephemeral = ephemeral_range()
     start = 20_000 + os.getpid() % 5_000 * 2
     for port in range(start, 65_000, 2):
         if port in ephemeral or port + 1 in ephemeral or {port, port + 1} & {5432, 9092, 9093, *avoid}:

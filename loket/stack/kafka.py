@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from loket.stack import kafka_setup
 from loket.stack.exceptions import PortTaken, StartFailed
 from loket.stack.layout import KafkaPaths
+from loket.stack.ports import ephemeral_note, warn_if_ephemeral
 from loket.stack.process import is_alive, read_pid, start_detached, stop_group, wait_until
 from loket.stack.status import ComponentStatus
 from plumbing.settings import StackSettings
@@ -42,9 +43,12 @@ async def ensure_running(settings: StackSettings) -> ComponentStatus:
     if await answers(address):
         log.info("kafka_external_used", address=address)
         return ComponentStatus("kafka", address, running=True)
+    warn_if_ephemeral("kafka", port, port + 1)
     for taken in (port, port + 1):
         if await _port_open(host, taken):
-            raise PortTaken(f"port {host}:{taken} is in use by something that is not a Kafka broker we can use")
+            why = ephemeral_note(taken)
+            raise PortTaken(f"port {host}:{taken} is in use by something that is not a Kafka broker we can use"
+                            + (f"; {why}" if why else ""))
     pid = await _start(paths, host, port)
     return _ours(paths, address, pid)
 

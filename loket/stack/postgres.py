@@ -13,6 +13,7 @@ import structlog
 from loket.stack import pg_cluster, pg_home
 from loket.stack.exceptions import PortTaken, StackError
 from loket.stack.layout import PostgresPaths
+from loket.stack.ports import warn_if_ephemeral
 from loket.stack.status import ComponentStatus
 from plumbing.settings import StackSettings
 
@@ -107,6 +108,7 @@ async def ensure_running(settings: StackSettings) -> ComponentStatus:
             "or set LOKET_DATABASE_URL to a server and credentials that work"
         )
     paths.external_marker.unlink(missing_ok=True)
+    warn_if_ephemeral("postgres", target.port)
     pg_home.prepare(paths, settings.state_dir)
     cluster = pg_cluster.Cluster.find(paths)
     await pg_cluster.ensure_initialised(cluster, target.user, target.password)
