@@ -17,6 +17,8 @@ from services.intake.window import ReceivedWindow
 class Publisher(Protocol):
     async def publish(self, topic: TopicSpec, key: str, event: CloudEvent) -> None: ...
 
+    async def unready_reason(self) -> str | None: ...
+
 
 async def accept_question(
     submission: QuestionSubmission,

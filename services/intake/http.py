@@ -116,8 +116,19 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         return accepted
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> dict[str, str]:
+        """The process serves requests: nothing for an orchestrator to restart."""
+        return {"status": "live"}
+
+    @app.get("/health/ready", include_in_schema=False, response_model=None)
+    async def ready(request: Request) -> dict[str, str] | Response:
+        """Whether questions can be accepted now; 503 naming the reason (``broker unreachable``) when not."""
+        reason = await request.app.state.publisher.unready_reason()
+        if reason is None:
+            return {"status": "ready"}
+        return problem_response(problem(503, f"not ready: {reason}"), info.version,
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     return app
 
@@ -158,7 +169,7 @@ def _add_intake_problems(app: FastAPI, version: str) -> None:
                              "question")
 
     async def unavailable(request: Request, exc: PublishFailed) -> Response:
-        log.error("question_not_published", error=str(exc))
+        # The publisher tells of the outage once, not once per refused question.
         return problem_response(problem(503, "The question was not accepted; try again."), version,
                                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 

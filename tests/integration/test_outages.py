@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from loket import stack
 from services.intake.http import API_VERSION, create_app
@@ -27,18 +28,28 @@ async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_a
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
             assert (await client.post("/v1/questions", json=QUESTION)).status_code == 202
 
-            stack.down(throwaway_stack, only=("kafka",))
-            started = time.monotonic()
-            away = await client.post("/v1/questions", json=QUESTION)
-            waited = time.monotonic() - started
+            with capture_logs() as told:
+                stack.down(throwaway_stack, only=("kafka",))
+                started = time.monotonic()
+                away = await client.post("/v1/questions", json=QUESTION)
+                waited = time.monotonic() - started
 
-            assert away.status_code == 503 and waited < PUBLISH_TIMEOUT + 3, (away.status_code, waited)
-            assert away.headers["content-type"] == "application/problem+json"
-            assert away.headers["api-version"] == API_VERSION and int(away.headers["retry-after"]) > 0
+                assert away.status_code == 503 and waited < PUBLISH_TIMEOUT + 3, (away.status_code, waited)
+                assert away.headers["content-type"] == "application/problem+json"
+                assert away.headers["api-version"] == API_VERSION and int(away.headers["retry-after"]) > 0
+                for _ in range(3):  # more refusals: no more lines
+                    assert (await client.post("/v1/questions", json=QUESTION)).status_code == 503
+                not_ready = await client.get("/health/ready")
+                assert not_ready.status_code == 503 and not_ready.json()["detail"] == "not ready: broker unreachable"
+                assert (await client.get("/health/live")).status_code == 200
 
-            await stack.up(throwaway_stack)
+                await stack.up(throwaway_stack)
 
-            async def accepted_again() -> bool:
-                return (await client.post("/v1/questions", json=QUESTION)).status_code == 202
+                async def accepted_again() -> bool:
+                    return (await client.post("/v1/questions", json=QUESTION)).status_code == 202
 
-            await eventually(accepted_again, timeout=120, interval=1.0)
+                await eventually(accepted_again, timeout=120, interval=1.0)
+                assert (await client.get("/health/ready")).json() == {"status": "ready"}
+
+    about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
+    assert about_it == ["dependency_unavailable", "dependency_available_again"], told

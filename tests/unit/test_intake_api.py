@@ -30,6 +30,9 @@ class StandInPublisher:
         self.calls = 0
         self.gate: asyncio.Event | None = None  # when set, a publish waits until it opens
 
+    async def unready_reason(self) -> str | None:
+        return "broker unreachable" if self.down else None
+
     async def publish(self, topic, key, event) -> None:
         self.calls += 1
         if self.gate is not None:
@@ -251,3 +254,13 @@ def _time(spec: str) -> str:
         return spec
     amount, unit = spec.split()
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(**{unit: int(amount)})).isoformat()
+
+
+async def test_live_says_the_process_serves_and_ready_says_why_it_cannot_accept_questions(client, publisher):
+    assert (await client.get("/health/live")).json() == {"status": "live"}
+    assert (await client.get("/health/ready")).json() == {"status": "ready"}
+    publisher.down = True
+    problem = assert_problem(await client.get("/health/ready"), 503)
+    assert problem["detail"] == "not ready: broker unreachable"
+    assert (await client.get("/health/live")).status_code == 200  # away is not stuck: nothing to restart
+
