@@ -31,22 +31,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, KafkaConnectionError, OutOfOrderSequenceNumber, UnknownProducerId
 
 from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
 from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record, send_all
+from plumbing.outage import Outage
+from plumbing.retry import broker_away, until_it_works
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[ConsumerRecord], list[Record]]
 #: A partition and a stored value in, what to keep out: the same object when unchanged, ``None`` to forget the key.
 Expire = Callable[[int, bytes], bytes | None]
+#: A producer's errors after which it cannot go on, but a new one can.
+PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId)
 SWEEP_INTERVAL = 1.0
 SWEEP_CHUNK = 1000
 
@@ -64,9 +68,11 @@ class BatchProcessor(ConsumerRebalanceListener):
 
     def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, reader: AIOKafkaConsumer,
                  state: PartitionedState, routes: dict[str, Route], *, dead_letters: str, source: str,
-                 name: str, batch_size: int, expire: Expire | None = None) -> None:
+                 name: str, batch_size: int, expire: Expire | None = None,
+                 renew_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
         self._consumer = consumer
         self._producer = producer
+        self._renew_producer = renew_producer  # a new producer, for one whose idempotence state broke
         self._reader = reader  # group-less, for reading the changelog back
         self._state = state
         self._routes = routes
@@ -79,13 +85,23 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._committed: dict[TopicPartition, int] = {}  # stateful partitions' offsets committed since assigned
         self._expire = expire
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
+        self._stopping = asyncio.Event()
+        self._broker = Outage("broker")
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The producer in use (a renewed one after the first broke)."""
+        return self._producer
 
     @property
     def topics(self) -> list[str]:
         return list(self._routes)
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Process batches until ``stopping`` is set. A failed send raises, and nothing of its batch is committed."""
+        """Process batches until ``stopping`` is set. While the broker is away a batch's sends and commit are
+        tried again (with backoff) until they work; a stop meanwhile leaves the batch uncommitted, to be
+        delivered again. Any other failed send raises, and nothing of its batch is committed."""
+        self._stopping = stopping
         try:
             while not stopping.is_set():
                 self._follow_restore()
@@ -95,6 +111,10 @@ class BatchProcessor(ConsumerRebalanceListener):
                         await self._process(batches)
                 if self._expire is not None and time.monotonic() >= self._next_sweep:
                     await self._sweep(self._expire)
+        except Exception as exc:
+            if not (stopping.is_set() and broker_away(exc)):
+                raise
+            log.warning("stopped_with_batch_uncommitted", reason=type(exc).__name__)  # it is delivered again
         finally:
             if self._restoring is not None:  # stop reading back before the reader is closed
                 self._restoring.cancel()
@@ -134,7 +154,7 @@ class BatchProcessor(ConsumerRebalanceListener):
             changes = self._state.sweep(SWEEP_CHUNK, expire, {tp.partition for tp in proven})
             if changes:
                 await self._commit(proven)  # still this group's owner of them? (or stop before writing)
-                await send_all(self._producer, changes)
+                await self._send(changes)
         if changes:
             log.info("state_swept", changelog=self._state.changelog, changed=len(changes))
 
@@ -152,14 +172,32 @@ class BatchProcessor(ConsumerRebalanceListener):
                 outgoing.extend(from_input(r, record) if route.stateful and r.topic == self._state.changelog else r
                                 for r in produced)
             done[tp] = records[-1].offset + 1
-        await send_all(self._producer, outgoing)
+        await self._send(outgoing)
         await self._commit(done)
+
+    async def _send(self, records: list[Record]) -> None:
+        await until_it_works(lambda: self._send_once(records), outage=self._broker, stopping=self._stopping,
+                             retry_on=broker_away)
+
+    async def _send_once(self, records: list[Record]) -> None:
+        try:
+            await send_all(self._producer, records)
+        except PRODUCER_BROKEN as exc:
+            # After the broker came back, an idempotent producer whose batches failed can be out of step with
+            # it for good. A new producer (a new producer id) sends the batch again: copies, never gaps.
+            if self._renew_producer is None:
+                raise
+            log.warning("producer_renewed", reason=type(exc).__name__)
+            old, self._producer = self._producer, await self._renew_producer()
+            await old.stop()
+            raise KafkaConnectionError(f"producer renewed after {type(exc).__name__}") from exc
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:
             return
         try:
-            await self._consumer.commit(offsets)
+            await until_it_works(lambda: self._consumer.commit(offsets), outage=self._broker, stopping=self._stopping,
+                                 retry_on=broker_away)
             self._committed.update((tp, o) for tp, o in offsets.items() if self._routes[tp.topic].stateful)
         except CommitFailedError as exc:
             # Not a normal rebalance (the revocation waits for this commit): the group has moved on

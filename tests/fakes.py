@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, KafkaConnectionError
 
 from services.case.domain import NewCase
 from services.case.exceptions import DuplicateCase
@@ -44,13 +44,17 @@ class Journal(list):
 
 
 class FakeProducer:
-    def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0) -> None:
+    def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0, away_for: int = 0) -> None:
         self.journal, self.fail, self.delay = journal, fail, delay
+        self.away_for = away_for  # this many sends fail as they do while the broker is away
         self.headers: dict[tuple[str, bytes | None], list] = {}  # (topic, key) -> headers sent with it
 
     async def send(self, topic, value, key=None, partition=None, headers=None):
         if self.fail:
             raise ConnectionError("broker gone")
+        if self.away_for:
+            self.away_for -= 1
+            raise KafkaConnectionError("Unable to bootstrap from 127.0.0.1:9092")
         self.journal.append(("send", topic, key, value, partition))
         self.headers[(topic, key)] = list(headers or [])
         return asyncio.ensure_future(asyncio.sleep(self.delay))

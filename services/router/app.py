@@ -61,7 +61,7 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
     )
     processor = BatchProcessor(consumer, producer, reader, state, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
                                source=source, name=SERVICE, batch_size=settings.router_batch_size,
-                               expire=records.expire)
+                               expire=records.expire, renew_producer=lambda: start_producer(settings))
     consumer.subscribe(processor.topics, listener=processor)
     try:
         await reader.start()
@@ -73,7 +73,7 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
             await consumer.stop()
     finally:
         await reader.stop()
-        await producer.stop()
+        await processor.producer.stop()  # the one in use: a renewed one, or the first
         log.info("router_stopped")
 
 

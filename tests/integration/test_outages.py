@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -9,13 +10,20 @@ import pytest
 from structlog.testing import capture_logs
 
 from loket import stack
+from plumbing.kafka import ensure_topics
+from plumbing.settings import KafkaSettings
+from schemas.topics import ALL_TOPICS, DECISIONS
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
-from tests.realstack import eventually
+from tests.crash.test_router_crash import PARTIES, ask
+from tests.integration.test_router_rules import by_contact, question
+from tests.realstack import Topics, eventually
 
 pytestmark = pytest.mark.integration
 QUESTION = {"channel": "web", "text": "Mijn kliko is kapot"}
 PUBLISH_TIMEOUT = 2.0
+#: Seconds the broker stays away: beyond aiokafka's request timeout (30 s), where the router used to exit.
+OUTAGE = 40
 
 
 async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_again_when_it_is_back(
@@ -53,3 +61,28 @@ async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_a
 
     about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
     assert about_it == ["dependency_unavailable", "dependency_available_again"], told
+
+
+async def test_the_router_rides_out_a_broker_outage_longer_than_every_client_timeout(throwaway_stack, service, env,
+                                                                                       tmp_path):
+    await stack.up(throwaway_stack)
+    topics = Topics(KafkaSettings(kafka_bootstrap=throwaway_stack.kafka_bootstrap, topic_prefix=env["LOKET_TOPIC_PREFIX"],
+                                  topic_partitions=2))
+    await ensure_topics(topics.settings, ALL_TOPICS)
+    router = service("router", LOKET_KAFKA_BOOTSTRAP=throwaway_stack.kafka_bootstrap, LOKET_ROUTER_BATCH_SIZE="20")
+    before = [question(f"before-{n}", party=PARTIES[n % 5], subject_code="paspoort-id") for n in range(3000)]
+    after = [question(f"after-{n}", party=PARTIES[n % 5], subject_code="paspoort-id") for n in range(100)]
+    await ask(topics, before)
+    await topics.read(DECISIONS, until=lambda rs: len(rs) >= 300, timeout=90)
+
+    stack.down(throwaway_stack, only=("kafka",))  # mid-stream: the router has batches in hand
+    await asyncio.sleep(OUTAGE)  # the outage itself is what is under test: longer than any client timeout (30 s)
+    assert router.poll() is None, "the router exited while the broker was away"
+    await stack.up(throwaway_stack)
+
+    await ask(topics, after)
+    decided = await topics.read(DECISIONS, until=lambda rs: {q.data.contact_id for q in before + after} <= set(
+        by_contact(rs)), timeout=180)
+    assert router.poll() is None and decided
+    told = (tmp_path / "router.log").read_text()
+    assert told.count("dependency_unavailable") <= 1 and told.count("aiokafka") <= 40, told[-4000:]

@@ -263,3 +263,55 @@ async def test_a_batch_redelivered_after_a_crash_yields_the_very_same_records_as
     await again.run_until_drained()
     assert [e for e in again.journal if e[0] == "send"] == sent_first  # not counted on from 2 to 3 and 4
 
+
+async def test_while_the_broker_is_away_a_batch_is_sent_again_until_it_goes_and_only_then_committed():
+    r = await rig()
+    r.proc._producer.away_for = 3
+    r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
+    stopping = asyncio.Event()
+    running = asyncio.create_task(r.proc.run(stopping))
+    for _ in range(400):  # the backoff waits a few seconds in all
+        if any(entry[0] == "commit" for entry in r.journal):
+            break
+        await asyncio.sleep(0.05)
+    stopping.set()
+    await running
+    assert [entry[0] for entry in r.journal] == ["send", "send", "commit"]  # no commit before the sends went
+    assert r.journal[-1] == ("commit", {0: 6})
+
+
+async def test_a_service_asked_to_stop_while_the_broker_is_away_stops_with_its_batch_uncommitted():
+    r = await rig()
+    r.proc._producer.away_for = 10**6
+    r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.3, stopping.set)
+    await asyncio.wait_for(r.proc.run(stopping), timeout=10)  # returns, without raising
+    assert not any(entry[0] == "commit" for entry in r.journal)  # delivered again after the restart
+
+
+async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed_and_the_batch_sent_again():
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    r = await rig()
+    broken, renewed = r.proc._producer, FakeProducer(r.journal)
+
+    async def send_out_of_step(*args, **kwargs):
+        raise OutOfOrderSequenceNumber()
+
+    async def renew():
+        return renewed
+
+    broken.send, broken.stop = send_out_of_step, lambda: asyncio.sleep(0)
+    r.proc._renew_producer = renew
+    r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
+    stopping = asyncio.Event()
+    running = asyncio.create_task(r.proc.run(stopping))
+    for _ in range(400):
+        if any(entry[0] == "commit" for entry in r.journal):
+            break
+        await asyncio.sleep(0.05)
+    stopping.set()
+    await running
+    assert r.proc.producer is renewed and [entry[0] for entry in r.journal] == ["send", "send", "commit"]
+
