@@ -12,6 +12,7 @@ from plumbing.kafka import Record
 from plumbing.processor import BatchProcessor, Route
 from tests.builders import SOURCE
 from tests.fakes import FakeConsumer, FakeProducer, FakeReader, Journal, record
+from tests.realstack import eventually
 
 IN, CHANGELOG = "in", "in-changelog"
 
@@ -270,10 +271,7 @@ async def test_while_the_broker_is_away_a_batch_is_sent_again_until_it_goes_and_
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     stopping = asyncio.Event()
     running = asyncio.create_task(r.proc.run(stopping))
-    for _ in range(400):  # the backoff waits a few seconds in all
-        if any(entry[0] == "commit" for entry in r.journal):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: any(entry[0] == "commit" for entry in r.journal), timeout=20, interval=0.05)  # backoff
     stopping.set()
     await running
     assert [entry[0] for entry in r.journal] == ["send", "send", "commit"]  # no commit before the sends went
@@ -307,10 +305,7 @@ async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     stopping = asyncio.Event()
     running = asyncio.create_task(r.proc.run(stopping))
-    for _ in range(400):
-        if any(entry[0] == "commit" for entry in r.journal):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: any(entry[0] == "commit" for entry in r.journal), timeout=20, interval=0.05)  # backoff
     stopping.set()
     await running
     assert r.proc.producer is renewed and [entry[0] for entry in r.journal] == ["send", "send", "commit"]
