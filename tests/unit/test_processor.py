@@ -51,6 +51,14 @@ class Rig:
 
         await asyncio.gather(self.proc.run(stopping), stop_when_drained())
 
+    async def run_until_committed(self) -> None:
+        """Run until the processor commits, however long its retries wait in between."""
+        stopping = asyncio.Event()
+        running = asyncio.create_task(self.proc.run(stopping))
+        await eventually(lambda: any(entry[0] == "commit" for entry in self.journal), timeout=20, interval=0.05)
+        stopping.set()
+        await running
+
 
 async def rig(*, assigned=(P0,), reader=None, send_fails=False, send_delay=0.0) -> Rig:
     journal, state = Journal(), PartitionedState(CHANGELOG)
@@ -269,11 +277,7 @@ async def test_while_the_broker_is_away_a_batch_is_sent_again_until_it_goes_and_
     r = await rig()
     r.proc._producer.away_for = 3
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
-    stopping = asyncio.Event()
-    running = asyncio.create_task(r.proc.run(stopping))
-    await eventually(lambda: any(entry[0] == "commit" for entry in r.journal), timeout=20, interval=0.05)  # backoff
-    stopping.set()
-    await running
+    await r.run_until_committed()
     assert [entry[0] for entry in r.journal] == ["send", "send", "commit"]  # no commit before the sends went
     assert r.journal[-1] == ("commit", {0: 6})
 
@@ -303,10 +307,6 @@ async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed
     broken.send, broken.stop = send_out_of_step, lambda: asyncio.sleep(0)
     r.proc._renew_producer = renew
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
-    stopping = asyncio.Event()
-    running = asyncio.create_task(r.proc.run(stopping))
-    await eventually(lambda: any(entry[0] == "commit" for entry in r.journal), timeout=20, interval=0.05)  # backoff
-    stopping.set()
-    await running
+    await r.run_until_committed()
     assert r.proc.producer is renewed and [entry[0] for entry in r.journal] == ["send", "send", "commit"]
 
