@@ -11,9 +11,10 @@ at or beyond its partition's committed offset is the effect of a batch that was 
 committed (the process died, or was thrown out of the group, in between). It is left out, because
 that input will be delivered again and handled against the state as it was before it, so the
 redelivery yields the very same records, whatever the handlers remember or forget. The changelog
-topic keeps superseded values for ``plumbing.kafka.MIN_COMPACTION_LAG_MS`` so that the value before an uncommitted
-change is still there to read back. Sweeps that forget old keys write changelog records (tombstones)
-without an input; they are written only after the offsets before them are committed.
+topic keeps superseded values for ``plumbing.kafka.MIN_COMPACTION_LAG_MS``, so that the value before
+an uncommitted change is still there to read back. Sweeps that forget old keys write changelog
+records (tombstones) without an input; they are written only after the offsets before them are
+committed.
 """
 
 from __future__ import annotations

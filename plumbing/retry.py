@@ -14,6 +14,10 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_ran
 from plumbing.outage import Outage
 
 T = TypeVar("T")
+#: Longest wait between two attempts, in seconds.
+BACKOFF_CAP = 30.0
+#: First waits are around this many seconds, doubling (with jitter) up to the cap.
+BACKOFF_BASE = 0.2
 
 
 def broker_away(error: BaseException) -> bool:
@@ -21,10 +25,6 @@ def broker_away(error: BaseException) -> bool:
     again later may work: aiokafka marks those ``retriable``; a send that timed out waiting for the broker
     is one too. A refused commit or a record too large is not."""
     return getattr(error, "retriable", False) or isinstance(error, KafkaTimeoutError)
-#: Longest wait between two attempts, in seconds.
-BACKOFF_CAP = 30.0
-#: First waits are around this many seconds, doubling (with jitter) up to the cap.
-BACKOFF_BASE = 0.2
 
 
 async def until_it_works(attempt: Callable[[], Awaitable[T]], *, outage: Outage, stopping: asyncio.Event,
