@@ -23,3 +23,12 @@ class StateUnavailable(PlumbingError):
 
 class ConsumerFenced(PlumbingError):
     """The consumer group went on without this process: its partitions may have another owner now."""
+
+
+class Stopped(PlumbingError):
+    """The service was asked to stop while a dependency was away (or while waiting on it): what it had in
+    hand is not committed, and is delivered again after a restart."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"stopped while waiting for the {dependency}")
+        self.dependency = dependency

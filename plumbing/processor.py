@@ -40,7 +40,7 @@ from aiokafka.errors import CommitFailedError, KafkaConnectionError, OutOfOrderS
 
 from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
-from plumbing.exceptions import ConsumerFenced, StateUnavailable
+from plumbing.exceptions import ConsumerFenced, StateUnavailable, Stopped
 from plumbing.kafka import Record, send_all
 from plumbing.outage import Outage
 from plumbing.retry import broker_away, until_it_works
@@ -111,10 +111,8 @@ class BatchProcessor(ConsumerRebalanceListener):
                         await self._process(batches)
                 if self._expire is not None and time.monotonic() >= self._next_sweep:
                     await self._sweep(self._expire)
-        except Exception as exc:
-            if not (stopping.is_set() and broker_away(exc)):
-                raise
-            log.warning("stopped_with_batch_uncommitted", reason=type(exc).__name__)  # it is delivered again
+        except Stopped as stopped:
+            log.warning("stopped_with_batch_uncommitted", dependency=stopped.dependency)  # it is delivered again
         finally:
             if self._restoring is not None:  # stop reading back before the reader is closed
                 self._restoring.cancel()

@@ -1,5 +1,5 @@
 """Retrying while a dependency is away: capped exponential backoff with jitter (tenacity), an outage told
-once (``plumbing.outage``), and a wait that a stopping service cuts short."""
+once (``plumbing.outage``), and waits (and attempts) that a stopping service cuts short."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TypeVar
 from aiokafka.errors import KafkaTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
+from plumbing.exceptions import Stopped
 from plumbing.outage import Outage
 
 T = TypeVar("T")
@@ -18,6 +19,8 @@ T = TypeVar("T")
 BACKOFF_CAP = 30.0
 #: First waits are around this many seconds, doubling (with jitter) up to the cap.
 BACKOFF_BASE = 0.2
+#: Seconds an attempt under way may still take once the service is asked to stop (a healthy batch finishes).
+STOP_GRACE = 3.0
 
 
 def broker_away(error: BaseException) -> bool:
@@ -28,11 +31,12 @@ def broker_away(error: BaseException) -> bool:
 
 
 async def until_it_works(attempt: Callable[[], Awaitable[T]], *, outage: Outage, stopping: asyncio.Event,
-                         retry_on: Callable[[BaseException], bool]) -> T:
+                         retry_on: Callable[[BaseException], bool], grace: float = STOP_GRACE) -> T:
     """``attempt()`` until it succeeds; while it raises what ``retry_on`` accepts, wait and try again.
 
-    Raises the last error when ``stopping`` is set meanwhile (the wait ends at once), and at once any
-    error ``retry_on`` does not accept.
+    Raises at once any error ``retry_on`` does not accept. Once ``stopping`` is set, the wait for the next
+    attempt ends at once and an attempt under way gets ``grace`` seconds more before it is cancelled; then
+    ``Stopped`` is raised (from the last error, if there was one).
     """
 
     async def wait_or_stop(seconds: float) -> None:
@@ -51,9 +55,35 @@ async def until_it_works(attempt: Callable[[], Awaitable[T]], *, outage: Outage,
         before_sleep=tell,
         reraise=True,
     )
-    async def once() -> T:  # a coroutine function, which tenacity awaits (a lambda's coroutine it would not)
-        return await attempt()
 
-    result = await retrying(once)
+    async def once() -> T:  # a coroutine function, which tenacity awaits (a lambda's coroutine it would not)
+        return await _unless_stopped(attempt, stopping, grace, outage.dependency)
+
+    try:
+        result = await retrying(once)
+    except Exception as exc:
+        if stopping.is_set() and not isinstance(exc, Stopped) and retry_on(exc):
+            raise Stopped(outage.dependency) from exc
+        raise
     outage.succeeded()
     return result
+
+
+async def _unless_stopped(attempt: Callable[[], Awaitable[T]], stopping: asyncio.Event, grace: float,
+                          dependency: str) -> T:
+    """``attempt()``, cancelled ``grace`` seconds after ``stopping`` is set if it has not finished by then."""
+    task = asyncio.ensure_future(attempt())
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=grace)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise Stopped(dependency)
+        return task.result()
+    finally:
+        stop.cancel()
+        if not task.done():  # we were cancelled ourselves
+            task.cancel()
