@@ -47,6 +47,10 @@ from plumbing.retry import broker_away, until_it_works
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[ConsumerRecord], list[Record]]
+#: All of a batch's records of one topic in, the records to publish out: for work with I/O of its own (one
+#: database transaction per batch). It refuses bad records itself (dead letters among what it returns); what
+#: it raises stops the processor with nothing of the batch committed, and ``Stopped`` stops it quietly.
+BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[list[Record]]]
 #: A partition and a stored value in, what to keep out: the same object when unchanged, ``None`` to forget the key.
 Expire = Callable[[int, bytes], bytes | None]
 #: A producer's errors after which it cannot go on, but a new one can.
@@ -57,24 +61,35 @@ SWEEP_CHUNK = 1000
 
 @dataclass(frozen=True)
 class Route:
-    """What a processor does with one input topic's records; ``stateful`` ones need the partition's state."""
+    """What a processor does with one input topic's records: a ``handler`` for each record (``stateful``
+    ones get the partition's state), or one ``batch`` handler for all of a batch's records of the topic."""
 
-    handler: Handler
+    handler: Handler | None = None
     stateful: bool = False
+    batch: BatchHandler | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch is None):
+            raise ValueError("a route has either a record handler or a batch handler")
+        if self.stateful and self.batch is not None:
+            raise ValueError("batch handlers keep their state themselves")
 
 
 class BatchProcessor(ConsumerRebalanceListener):
     """Consume → handle → send → commit, one batch at a time. Subscribe the consumer with this as listener."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, reader: AIOKafkaConsumer,
-                 state: PartitionedState, routes: dict[str, Route], *, dead_letters: str, source: str,
+    def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, routes: dict[str, Route], *,
+                 reader: AIOKafkaConsumer | None = None, state: PartitionedState | None = None,
+                 dead_letters: str, source: str,
                  name: str, batch_size: int, expire: Expire | None = None,
                  renew_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
         self._consumer = consumer
         self._producer = producer
         self._renew_producer = renew_producer  # a new producer, for one whose idempotence state broke
+        if any(route.stateful for route in routes.values()) and (reader is None or state is None):
+            raise ValueError("stateful routes need the state and a reader of its changelog")
         self._reader = reader  # group-less, for reading the changelog back
-        self._state = state
+        self._state = state or PartitionedState("")
         self._routes = routes
         self._guard = dict(dead_letters=dead_letters, source=source, consumer=name)
         self._batch_size = batch_size
@@ -159,17 +174,23 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         outgoing: list[Record] = []
         done: dict[TopicPartition, int] = {}
+        whole: dict[str, list[ConsumerRecord]] = {}  # for batch handlers
         for tp, records in batches.items():
-            if self._routes[tp.topic].stateful and not self._state.owns(tp.partition):
+            route = self._routes[tp.topic]
+            if route.stateful and not self._state.owns(tp.partition):
                 if tp in self._consumer.assignment():  # the position moved past these records: put them back
                     self._consumer.seek(tp, records[0].offset)
                 continue
-            route = self._routes[tp.topic]
+            done[tp] = records[-1].offset + 1
+            if route.batch is not None:
+                whole.setdefault(tp.topic, []).extend(records)
+                continue
             for record in records:
                 produced = guarded(route.handler, record, **self._guard)
                 outgoing.extend(from_input(r, record) if route.stateful and r.topic == self._state.changelog else r
                                 for r in produced)
-            done[tp] = records[-1].offset + 1
+        for topic, records in whole.items():
+            outgoing.extend(await self._routes[topic].batch(records))  # type: ignore[misc]
         await self._send(outgoing)
         await self._commit(done)
 

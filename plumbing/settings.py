@@ -26,6 +26,9 @@ class LoketSettings(BaseSettings):
         pattern=r"^\d{20}$",
         description="Organisatie-identificatienummer (OIN) of the organisation; part of every event source.",
     )
+    stop_timeout_seconds: float = Field(10.0, gt=0, description="Seconds a service takes at most to stop after "
+                                        "SIGTERM or SIGINT, whatever state it is in; what it had not committed "
+                                        "is delivered again.")
 
 
 class KafkaSettings(LoketSettings):

@@ -161,6 +161,10 @@ def topics(case_settings: CaseSettings) -> Topics:
     return Topics(case_settings)
 
 
+#: The settings of every service's HTTP port.
+HTTP_PORTS = ("LOKET_INTAKE_PORT", "LOKET_ROUTER_PORT", "LOKET_CASE_PORT", "LOKET_NORMS_PORT")
+
+
 @pytest.fixture
 def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:  # type: ignore[no-untyped-def]
     """Start ``loket <name>`` processes in the test's deployment; all are stopped after the test.
@@ -171,6 +175,7 @@ def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.
     own = {"LOKET_STATE_DIR": str(tmp_path / "state")}
 
     def start(name: str, **extra: str) -> subprocess.Popen:
+        extra = {**http_ports(), **extra}  # each process its own, unless the test names one: no clashes
         log = open(tmp_path / f"{name}.log", "ab")
         process = subprocess.Popen([sys.executable, "-m", "loket", name], env={**os.environ, **env, **own, **extra},
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -188,6 +193,11 @@ def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.
             process.kill()
             process.wait()
     shutil.rmtree(own["LOKET_STATE_DIR"], ignore_errors=True)  # working files go with the test; logs stay
+
+
+def http_ports() -> dict[str, str]:
+    """A free port for every service's HTTP server, as ``LOKET_*_PORT`` settings."""
+    return {name: str(free_port()) for name in HTTP_PORTS}
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Header, Request, Response
 
 from plumbing.api import create_api, problem, problem_response
+from plumbing.health import RETRY_AFTER_SECONDS, add_health_endpoints
 from plumbing.http import add_metrics_endpoint
 from plumbing.kafka import ensure_topics, start_producer
 from plumbing.openapi import ApiInfo
@@ -30,7 +31,6 @@ from services.intake.window import ReceivedWindow
 log = structlog.get_logger(__name__)
 #: Semantic version of the intake API (ADR API-56); its major version is the path's ``/v1``.
 API_VERSION = "1.1.0"
-RETRY_AFTER_SECONDS = 5
 IDEMPOTENCY_KEY = "Idempotency-Key"
 PublisherFactory = Callable[[IntakeSettings], AbstractAsyncContextManager[Publisher]]
 
@@ -115,20 +115,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
                  channel=submission.channel.value)
         return accepted
 
-    @app.get("/health", include_in_schema=False)
-    @app.get("/health/live", include_in_schema=False)
-    async def live() -> dict[str, str]:
-        """The process serves requests: nothing for an orchestrator to restart."""
-        return {"status": "live"}
-
-    @app.get("/health/ready", include_in_schema=False, response_model=None)
-    async def ready(request: Request) -> dict[str, str] | Response:
-        """Whether questions can be accepted now; 503 naming the reason (``broker unreachable``) when not."""
-        reason = await request.app.state.publisher.unready_reason()
-        if reason is None:
-            return {"status": "ready"}
-        return problem_response(problem(503, f"not ready: {reason}"), info.version,
-                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    add_health_endpoints(app, lambda: app.state.publisher.unready_reason(), info.version)
 
     return app
 

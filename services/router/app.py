@@ -59,8 +59,9 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
         # Range, not round-robin: partition p of the contacts and of the closures go to the same process.
         partition_assignment_strategy=(RangePartitionAssignor,),
     )
-    processor = BatchProcessor(consumer, producer, reader, state, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
-                               source=source, name=SERVICE, batch_size=settings.router_batch_size,
+    processor = BatchProcessor(consumer, producer, routes, reader=reader, state=state,
+                               dead_letters=topic_name(settings, DEAD_LETTERS), source=source, name=SERVICE,
+                               batch_size=settings.router_batch_size,
                                expire=records.expire, renew_producer=lambda: start_producer(settings))
     consumer.subscribe(processor.topics, listener=processor)
     try:

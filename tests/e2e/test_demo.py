@@ -12,7 +12,7 @@ import pytest
 from loket import simulator
 from plumbing.settings import StackSettings
 from tests.readme import code_block
-from tests.realstack import free_port
+from tests.realstack import http_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -22,9 +22,9 @@ DEFAULT_INTAKE = "http://127.0.0.1:8080/"
 
 def test_demo_decides_every_question_and_leaves_no_process_or_folder_behind(env, tmp_path):
     marker = f"LOKET_DEMO_TEST_{os.getpid()}"
-    intake_port = str(free_port())
-    demo_env = {**os.environ, **env, marker: "1", "COLUMNS": "80", "PYTHONIOENCODING": "utf-8",
-                "LOKET_INTAKE_PORT": intake_port, "LOKET_NORMS_PORT": str(free_port())}
+    ports = http_ports()
+    intake_port = ports["LOKET_INTAKE_PORT"]
+    demo_env = {**os.environ, **env, **ports, marker: "1", "COLUMNS": "80", "PYTHONIOENCODING": "utf-8"}
     user_state = StackSettings().state_dir
     before = {name: _entries(user_state / name) for name in ("logs", "faust")}
 

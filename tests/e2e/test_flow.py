@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from loket.supervisor import Supervisor
 from schemas import DeadLetter, QuestionAsked, RoutingDecided
 from schemas.topics import CONTACTS, DEAD_LETTERS, DECISIONS
-from tests.realstack import eventually, free_port, wait_healthy
+from tests.realstack import eventually, http_ports, wait_healthy
 
 pytestmark = pytest.mark.e2e
 BSN = "111222333"
@@ -17,7 +17,7 @@ BSN = "111222333"
 @pytest.fixture
 def running(env, tmp_path):
     """``loket run``'s supervisor on this test's own topics, database and ports."""
-    ports = {"LOKET_INTAKE_PORT": str(free_port()), "LOKET_NORMS_PORT": str(free_port())}
+    ports = http_ports()
     # Its own state folder too: the norms service keeps faust's working files there, not in the user's .loket/.
     supervisor = Supervisor(env={**env, **ports, "LOKET_STATE_DIR": str(tmp_path / "state")}, log_dir=tmp_path / "logs")
     supervisor.start()

@@ -64,8 +64,9 @@ async def rig(*, assigned=(P0,), reader=None, send_fails=False, send_delay=0.0) 
     journal, state = Journal(), PartitionedState(CHANGELOG)
     consumer = FakeConsumer(journal, set(assigned))
     producer = FakeProducer(journal, fail=send_fails, delay=send_delay)
-    proc = BatchProcessor(consumer, producer, reader or FakeReader([]), state, {IN: Route(counting(state), stateful=True)},
-                          dead_letters="dl", source=SOURCE, name="test", batch_size=100)
+    proc = BatchProcessor(consumer, producer, {IN: Route(counting(state), stateful=True)},
+                          reader=reader or FakeReader([]), state=state, dead_letters="dl", source=SOURCE, name="test",
+                          batch_size=100)
     await proc.on_partitions_assigned({P0})
     return Rig(journal, consumer, state, proc)
 
@@ -310,3 +311,36 @@ async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed
     await r.run_until_committed()
     assert r.proc.producer is renewed and [entry[0] for entry in r.journal] == ["send", "send", "commit"]
 
+
+
+async def test_a_batch_route_gets_all_of_a_batchs_records_of_its_topic_at_once_before_the_commit():
+    journal = Journal()
+    consumer = FakeConsumer(journal, {P0, P1})
+    seen: list[list[int]] = []
+
+    async def store(records: list[ConsumerRecord]) -> list[Record]:
+        seen.append([r.offset for r in records])
+        journal.append(("stored", len(records)))
+        return [Record("out", r.key, b"stored") for r in records]
+
+    proc = BatchProcessor(consumer, FakeProducer(journal), {IN: Route(batch=store)}, dead_letters="dl",
+                          source=SOURCE, name="test", batch_size=100)
+    consumer.batches.append(({P0: [record(0, 5), record(0, 6)], P1: [record(1, 9)]}, {}))
+    r = Rig(journal, consumer, PartitionedState(""), proc)
+    await r.run_until_committed()
+
+    assert seen == [[5, 6, 9]]  # one call, so one transaction, per batch
+    assert [entry[0] for entry in journal] == ["stored", "send", "send", "send", "commit"]
+    assert journal[-1] == ("commit", {0: 7, 1: 10})
+
+
+def test_a_route_has_one_kind_of_handler_and_only_record_handlers_keep_state():
+    async def store(records: list[ConsumerRecord]) -> list[Record]:
+        return []
+
+    with pytest.raises(ValueError):
+        Route()
+    with pytest.raises(ValueError):
+        Route(handler=lambda record: [], batch=store)
+    with pytest.raises(ValueError):
+        Route(batch=store, stateful=True)
