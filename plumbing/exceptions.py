@@ -25,6 +25,10 @@ class ConsumerFenced(PlumbingError):
     """The consumer group went on without this process: its partitions may have another owner now."""
 
 
+class HttpUnavailable(PlumbingError):
+    """A service's HTTP server could not listen (its port taken, its address unknown)."""
+
+
 class Stopped(PlumbingError):
     """The service was asked to stop while a dependency was away (or while waiting on it): what it had in
     hand is not committed, and is delivered again after a restart."""

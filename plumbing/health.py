@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Response
 
 from plumbing.api import problem, problem_response
+from plumbing.exceptions import HttpUnavailable
 from plumbing.http import add_metrics_endpoint
 
 #: Why a service cannot do its work now, or ``None`` when it can.
@@ -76,11 +77,21 @@ async def serve_http(app: FastAPI, host: str, port: int, stopping: asyncio.Event
     """Serve ``app`` until ``stopping`` is set."""
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                     server_header=False, lifespan="off"))
-    serving = asyncio.ensure_future(server.serve())
+    serving = asyncio.ensure_future(_serve(server))
     stop = asyncio.ensure_future(stopping.wait())
     try:
         await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.cancel()
         server.should_exit = True
-        await serving
+        if not await serving and not stopping.is_set():
+            raise HttpUnavailable(f"cannot serve HTTP on {host}:{port} (is the port taken?)")
+
+
+async def _serve(server: uvicorn.Server) -> bool:
+    """Whether the server ran; uvicorn ends the process when it cannot listen, which a service must not."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return False
+    return server.started

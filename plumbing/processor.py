@@ -59,6 +59,30 @@ SWEEP_INTERVAL = 1.0
 SWEEP_CHUNK = 1000
 
 
+class Sender:
+    """Sends batches on a producer, and renews a producer whose idempotence state broke (with ``renew``)."""
+
+    def __init__(self, producer: AIOKafkaProducer,
+                 renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
+        self.producer = producer
+        self.renew = renew  # a new producer, for one whose idempotence state broke
+
+    async def send_once(self, records: list[Record]) -> None:
+        """Send the records and wait until Kafka has them all. A renewed producer's batch raises a retriable
+        error: the caller tries the batch again, on the new producer."""
+        try:
+            await send_all(self.producer, records)
+        except PRODUCER_BROKEN as exc:
+            # After the broker came back, an idempotent producer whose batches failed can be out of step with
+            # it for good. A new producer (a new producer id) sends the batch again: copies, never gaps.
+            if self.renew is None:
+                raise
+            log.warning("producer_renewed", reason=type(exc).__name__)
+            old, self.producer = self.producer, await self.renew()
+            await old.stop()
+            raise KafkaConnectionError(f"producer renewed after {type(exc).__name__}") from exc
+
+
 @dataclass(frozen=True)
 class Route:
     """What a processor does with one input topic's records: a ``handler`` for each record (``stateful``
@@ -84,8 +108,7 @@ class BatchProcessor(ConsumerRebalanceListener):
                  name: str, batch_size: int, expire: Expire | None = None,
                  renew_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
         self._consumer = consumer
-        self._producer = producer
-        self._renew_producer = renew_producer  # a new producer, for one whose idempotence state broke
+        self._sender = Sender(producer, renew_producer)
         if any(route.stateful for route in routes.values()) and (reader is None or state is None):
             raise ValueError("stateful routes need the state and a reader of its changelog")
         self._reader = reader  # group-less, for reading the changelog back
@@ -106,7 +129,11 @@ class BatchProcessor(ConsumerRebalanceListener):
     @property
     def producer(self) -> AIOKafkaProducer:
         """The producer in use (a renewed one after the first broke)."""
-        return self._producer
+        return self._sender.producer
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        return self._consumer
 
     @property
     def topics(self) -> list[str]:
@@ -195,21 +222,8 @@ class BatchProcessor(ConsumerRebalanceListener):
         await self._commit(done)
 
     async def _send(self, records: list[Record]) -> None:
-        await until_it_works(lambda: self._send_once(records), outage=self._broker, stopping=self._stopping,
+        await until_it_works(lambda: self._sender.send_once(records), outage=self._broker, stopping=self._stopping,
                              retry_on=broker_away)
-
-    async def _send_once(self, records: list[Record]) -> None:
-        try:
-            await send_all(self._producer, records)
-        except PRODUCER_BROKEN as exc:
-            # After the broker came back, an idempotent producer whose batches failed can be out of step with
-            # it for good. A new producer (a new producer id) sends the batch again: copies, never gaps.
-            if self._renew_producer is None:
-                raise
-            log.warning("producer_renewed", reason=type(exc).__name__)
-            old, self._producer = self._producer, await self._renew_producer()
-            await old.stop()
-            raise KafkaConnectionError(f"producer renewed after {type(exc).__name__}") from exc
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
 from aiokafka.errors import KafkaTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
@@ -28,6 +29,13 @@ def broker_away(error: BaseException) -> bool:
     again later may work: aiokafka marks those ``retriable``; a send that timed out waiting for the broker
     is one too. A refused commit or a record too large is not."""
     return getattr(error, "retriable", False) or isinstance(error, KafkaTimeoutError)
+
+
+def database_away(error: BaseException) -> bool:
+    """Whether an error of asyncpg means PostgreSQL is away for now (refused or lost connections, a server
+    starting or shutting down, no answer in time), so that trying again later may work. Refused data is not."""
+    return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                              asyncpg.exceptions.OperatorInterventionError))
 
 
 async def until_it_works(attempt: Callable[[], Awaitable[T]], *, outage: Outage, stopping: asyncio.Event,

@@ -246,8 +246,8 @@ async def test_each_changelog_record_names_the_input_record_that_made_it():
     r = await rig()
     r.consumer.batches.append(({P0: [record(0, 5), record(0, 6)]}, {}))
     await r.run_until_drained()
-    assert r.proc._producer.headers[(CHANGELOG, b"k")] == list(made_by(6))
-    assert r.proc._producer.headers[("out", b"k")] == []  # output records are the handler's own business
+    assert r.proc.producer.headers[(CHANGELOG, b"k")] == list(made_by(6))
+    assert r.proc.producer.headers[("out", b"k")] == []  # output records are the handler's own business
 
 
 async def test_the_state_read_back_leaves_out_what_inputs_beyond_the_committed_offsets_did():
@@ -276,7 +276,7 @@ async def test_a_batch_redelivered_after_a_crash_yields_the_very_same_records_as
 
 async def test_while_the_broker_is_away_a_batch_is_sent_again_until_it_goes_and_only_then_committed():
     r = await rig()
-    r.proc._producer.away_for = 3
+    r.proc._sender.producer.away_for = 3
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     await r.run_until_committed()
     assert [entry[0] for entry in r.journal] == ["send", "send", "commit"]  # no commit before the sends went
@@ -285,7 +285,7 @@ async def test_while_the_broker_is_away_a_batch_is_sent_again_until_it_goes_and_
 
 async def test_a_service_asked_to_stop_while_the_broker_is_away_stops_with_its_batch_uncommitted():
     r = await rig()
-    r.proc._producer.away_for = 10**6
+    r.proc._sender.producer.away_for = 10**6
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     stopping = asyncio.Event()
     asyncio.get_running_loop().call_later(0.3, stopping.set)
@@ -297,7 +297,7 @@ async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed
     from aiokafka.errors import OutOfOrderSequenceNumber
 
     r = await rig()
-    broken, renewed = r.proc._producer, FakeProducer(r.journal)
+    broken, renewed = r.proc.producer, FakeProducer(r.journal)
 
     async def send_out_of_step(*args, **kwargs):
         raise OutOfOrderSequenceNumber()
@@ -306,7 +306,7 @@ async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed
         return renewed
 
     broken.send, broken.stop = send_out_of_step, lambda: asyncio.sleep(0)
-    r.proc._renew_producer = renew
+    r.proc._sender.renew = renew
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     await r.run_until_committed()
     assert r.proc.producer is renewed and [entry[0] for entry in r.journal] == ["send", "send", "commit"]
