@@ -13,12 +13,19 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from plumbing.exceptions import KafkaUnavailable, PartitionMismatch
+from plumbing.outage import Outage
+from plumbing.retry import broker_away, until_it_works
 from plumbing.settings import KafkaSettings
 from schemas.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from schemas.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
-ClientT = TypeVar("ClientT", AIOKafkaAdminClient, AIOKafkaProducer)
+T = TypeVar("T")
+#: Attempts to reach the broker before a command-line tool gives up (services, given ``stopping``, never do):
+#: with the retry's backoff about 25 s of waiting on average, 51 s at most.
+BOUNDED_ATTEMPTS = 9
+#: Seconds a client that failed to start (or an admin client that is done) may take to close.
+CLIENT_STOP_TIMEOUT = 2.0
 
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -66,30 +73,35 @@ def group_id(settings: KafkaSettings, service: str) -> str:
     return f"{settings.topic_prefix}loket-{service}"
 
 
-async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], attempts: int = 30,
-                        internal: Iterable[InternalTopic] = ()) -> list[str]:
+async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], attempts: int = BOUNDED_ATTEMPTS,
+                        internal: Iterable[InternalTopic] = (), *, stopping: asyncio.Event | None = None) -> list[str]:
     """Create the topics that do not exist yet; returns the names created. Harmless to repeat.
 
     Every topic, a service's internal ones too, must have the deployment's partition count.
-    Retries while the broker comes up, like ``start_producer``: services may start before it is ready.
+    Tried again while the broker cannot be reached, like ``start_producer`` (see there for ``stopping``).
     """
-    admin = await _started(
-        lambda: AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000),
-        settings, attempts, stop=lambda client: client.close(),
-    )
-    try:
-        existing = set(await admin.list_topics())
-        compacted = {t.name for t in internal if t.compacted}
-        wanted = [topic_name(settings, s) for s in specs] + [t.name for t in internal]
-        missing = [name for name in wanted if name not in existing]
-        await _check_partitions(admin, [name for name in wanted if name in existing], settings.topic_partitions)
-        for name in missing:
-            await _create(admin, name, settings, compacted=name in compacted)
-        if missing:
-            log.info("topics_created", topics=missing, partitions=settings.topic_partitions)
-        return missing
-    finally:
-        await admin.close()
+    specs, internal = list(specs), list(internal)
+    created: list[str] = []
+
+    async def attempt() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            compacted = {t.name for t in internal if t.compacted}
+            wanted = [topic_name(settings, s) for s in specs] + [t.name for t in internal]
+            await _check_partitions(admin, [name for name in wanted if name in existing], settings.topic_partitions)
+            for name in wanted:
+                if name not in existing and name not in created:
+                    await _create(admin, name, settings, compacted=name in compacted)
+                    created.append(name)
+        finally:
+            await stop_client(admin, CLIENT_STOP_TIMEOUT)
+
+    await _until_connected(attempt, settings, stopping=stopping, attempts=attempts)
+    if created:
+        log.info("topics_created", topics=created, partitions=settings.topic_partitions)
+    return created
 
 
 async def _check_partitions(admin: AIOKafkaAdminClient, names: list[str], expected: int) -> None:
@@ -144,26 +156,91 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProdu
     return AIOKafkaProducer(**config)
 
 
-async def start_producer(settings: KafkaSettings, attempts: int = 30) -> AIOKafkaProducer:
-    """Start a producer, retrying while the broker comes up (services may start before it is ready)."""
-    return await _started(lambda: make_producer(settings), settings, attempts, stop=lambda client: client.stop())
+async def start_producer(settings: KafkaSettings, attempts: int = BOUNDED_ATTEMPTS, *,
+                         stopping: asyncio.Event | None = None) -> AIOKafkaProducer:
+    """A started producer, tried again (a new one each time) while the broker cannot be reached.
 
+    With ``stopping`` (a service) it is tried until it works, however long the broker is away, and
+    ``Stopped`` is raised once ``stopping`` is set. Without it (command-line tools, tests) it gives up
+    after ``attempts`` with ``KafkaUnavailable``.
+    """
 
-async def _started(make: Callable[[], ClientT], settings: KafkaSettings, attempts: int,
-                   stop: Callable[[ClientT], Awaitable[object]]) -> ClientT:
-    """A started Kafka client, trying once a second while the broker cannot be reached."""
-    for attempt in range(1, attempts + 1):
-        client = make()
+    async def attempt() -> AIOKafkaProducer:
+        producer = make_producer(settings)
         try:
-            await client.start()
-            return client
-        except KafkaError as exc:
-            await stop(client)
-            if attempt == attempts:
-                raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
-            log.warning("kafka_unreachable", bootstrap=settings.kafka_bootstrap, attempt=attempt)
-            await asyncio.sleep(1.0)
-    raise AssertionError("unreachable")
+            await producer.start()
+        except BaseException:  # failed, or cancelled by a stop: its connections and tasks go with it
+            await stop_client(producer, CLIENT_STOP_TIMEOUT)
+            raise
+        return producer
+
+    return await _until_connected(attempt, settings, stopping=stopping, attempts=attempts)
+
+
+async def start_consumer(consumer: AIOKafkaConsumer, settings: KafkaSettings, attempts: int = BOUNDED_ATTEMPTS, *,
+                         stopping: asyncio.Event | None = None) -> None:
+    """Start a consumer, tried again while the broker cannot be reached, as ``start_producer`` does.
+
+    The same consumer is started again: a start that failed to reach the broker leaves nothing behind.
+    Stop it (``stop_client``) also when this raises.
+    """
+    await _until_connected(consumer.start, settings, stopping=stopping, attempts=attempts)
+
+
+async def stop_client(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient, timeout: float) -> None:
+    """Stop a Kafka client, waiting at most ``timeout`` seconds.
+
+    A producer's stop first sends what it still holds, and waits for as long as the broker is away; a
+    consumer's leaves its group. Beyond ``timeout`` the stop is abandoned (told once): what the broker had
+    not acknowledged was never committed as done, so it is delivered again.
+    """
+    stop = client.close if isinstance(client, AIOKafkaAdminClient) else client.stop
+    closing = asyncio.ensure_future(stop())
+    try:
+        done, _ = await asyncio.wait({closing}, timeout=timeout)
+    finally:
+        if not closing.done():
+            closing.cancel()
+            await asyncio.gather(closing, return_exceptions=True)
+    if not done:
+        log.warning("kafka_client_stop_abandoned", client=type(client).__name__, timeout_seconds=timeout)
+    elif not closing.cancelled() and closing.exception() is not None:
+        log.warning("kafka_client_stop_failed", client=type(client).__name__,
+                    error=type(closing.exception()).__name__)
+
+
+def broker_not_answering(error: BaseException) -> bool:
+    """Whether a client's start (or an admin request) failed because the broker does not answer: what
+    ``broker_away`` accepts, and also aiokafka's bare ``KafkaError`` when no broker gave metadata and an admin
+    request's plain timeout while it waits for a connection."""
+    return broker_away(error) or isinstance(error, TimeoutError) or type(error) is KafkaError
+
+
+async def _until_connected(attempt: Callable[[], Awaitable[T]], settings: KafkaSettings, *,
+                           stopping: asyncio.Event | None, attempts: int) -> T:
+    """``attempt()`` with capped, jittered backoff while the broker does not answer, the outage told once.
+
+    With ``stopping``: until it works, or ``Stopped``; an attempt to connect holds nothing worth finishing, so
+    a stop cancels it at once. Without: ``KafkaUnavailable`` after ``attempts``.
+    """
+    outage = Outage("broker")
+    if stopping is not None:
+        return await until_it_works(attempt, outage=outage, stopping=stopping, retry_on=broker_not_answering,
+                                    grace=0)
+    tried = 0
+
+    async def counted() -> T:
+        nonlocal tried
+        tried += 1
+        try:
+            return await attempt()
+        except Exception as exc:
+            if tried >= attempts and broker_not_answering(exc):
+                raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap} in {tried} attempts: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+            raise
+
+    return await until_it_works(counted, outage=outage, stopping=asyncio.Event(), retry_on=broker_not_answering)
 
 
 async def send_all(producer: AIOKafkaProducer, records: Iterable[Record]) -> None:
