@@ -247,8 +247,17 @@ async def send_all(producer: AIOKafkaProducer, records: Iterable[Record]) -> Non
     """Send records and wait until Kafka has every one of them: one await per batch, not per record."""
     pending = [await producer.send(r.topic, r.value, key=r.key, partition=r.partition, headers=list(r.headers) or None)
                for r in records]
+    for future in pending:
+        # The first failure ends the wait; the batch's other records fail with it, and are retrieved here so
+        # that asyncio does not log each of them as an error nobody retrieved.
+        future.add_done_callback(_retrieved)
     if pending:
         await asyncio.gather(*pending)
+
+
+def _retrieved(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def open_reader(settings: KafkaSettings, spec: TopicSpec, *, from_end: bool = False) -> AIOKafkaConsumer:
