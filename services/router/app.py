@@ -18,10 +18,11 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
-from plumbing.kafka import ensure_topics, group_id, start_producer, topic_name
+from plumbing.health import broker_unreachable, health_app, serve_http
+from plumbing.kafka import ensure_topics, group_id, start_consumer, start_producer, stop_client, topic_name
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
-from plumbing.organisation import load_organisation
+from plumbing.organisation import Organisation, load_organisation
 from plumbing.processor import BatchProcessor, Route
 from schemas.envelope import source_urn
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS
@@ -30,14 +31,43 @@ from services.router.kafka import SERVICE, InternalTopics, RouterRecords
 from services.router.settings import RouterSettings
 
 log = structlog.get_logger(__name__)
+#: Share of the stop timeout the Kafka clients have to stop in, together, once routing has ended (which takes
+#: at most the retry's stop grace): the whole stays within the timeout.
+CLIENT_STOP_SHARE = 0.3
 
 
 async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
-    """Route questions until ``stopping`` is set."""
+    """Route questions, and answer health checks, until ``stopping`` is set."""
     organisation = load_organisation(settings.organisation_file)
+    running: list[BatchProcessor] = []  # the processor, once the broker let it start
+
+    async def ready() -> str | None:
+        if not running or await broker_unreachable(running[0].producer.client):
+            return "broker unreachable"
+        return None
+
+    health = asyncio.ensure_future(serve_http(health_app("Loket router", ready), settings.router_host,
+                                              settings.router_port, stopping))
+    routing = asyncio.ensure_future(route(settings, organisation, stopping, running))
+    both = (health, routing)
+    try:
+        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+        stopping.set()  # each goes with the other: no router without health checks, nor the other way round
+        await asyncio.wait(both)
+    finally:
+        for task in both:  # still running only when this is cancelled itself
+            task.cancel()
+        await asyncio.gather(*both, return_exceptions=True)
+    health.result()  # a health server that could not serve is why the router stopped
+    routing.result()
+
+
+async def route(settings: RouterSettings, organisation: Organisation, stopping: asyncio.Event,
+                running: list[BatchProcessor]) -> None:
+    """Route questions until ``stopping`` is set; while the broker is away, start-up waits for it."""
     internal = InternalTopics.of(settings)
     await ensure_topics(settings, [CONTACTS, DECISIONS, CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS],
-                        internal=[internal.party_state, internal.closures])
+                        internal=[internal.party_state, internal.closures], stopping=stopping)
     source = source_urn(settings.oin, "loket-router")
     state = PartitionedState(internal.party_state.name)
     records = RouterRecords(settings, state, internal.closures.name, classifier=Classifier(organisation),
@@ -47,7 +77,7 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
         internal.closures.name: Route(records.closure, stateful=True),
         topic_name(settings, CASE_EVENTS): Route(records.case_event),
     }
-    producer = await start_producer(settings)
+    producer = await start_producer(settings, stopping=stopping)
     # No silent jump to the end if the changelog's start moved under the reader: fail instead.
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                               auto_offset_reset="none")
@@ -61,20 +91,21 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
     )
     processor = BatchProcessor(consumer, producer, routes, reader=reader, state=state,
                                dead_letters=topic_name(settings, DEAD_LETTERS), source=source, name=SERVICE,
-                               batch_size=settings.router_batch_size,
-                               expire=records.expire, renew_producer=lambda: start_producer(settings))
+                               batch_size=settings.router_batch_size, expire=records.expire,
+                               renew_producer=lambda: start_producer(settings, stopping=stopping))
     consumer.subscribe(processor.topics, listener=processor)
+    running.append(processor)
     try:
-        await reader.start()
-        try:
-            await consumer.start()
-            log.info("router_started", subjects=len(organisation.subjects))
-            await processor.run(stopping)
-        finally:
-            await consumer.stop()
+        await start_consumer(reader, settings, stopping=stopping)
+        await start_consumer(consumer, settings, stopping=stopping)
+        log.info("router_started", subjects=len(organisation.subjects))
+        await processor.run(stopping)
     finally:
-        await reader.stop()
-        await processor.producer.stop()  # the one in use: a renewed one, or the first
+        # Each within a bound: a producer's stop flushes, and a consumer's leaves its group, for as long as the
+        # broker is away. Nothing is committed here: what was not is delivered again.
+        timeout = settings.stop_timeout_seconds * CLIENT_STOP_SHARE
+        await asyncio.gather(stop_client(consumer, timeout), stop_client(reader, timeout),
+                             stop_client(processor.producer, timeout))  # the one in use: a renewed one, or the first
         log.info("router_stopped")
 
 
