@@ -8,6 +8,12 @@ from plumbing.logging import configure_logging
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
 
+#: Share of the stop timeout that requests under way get to finish after SIGTERM (uvicorn's graceful shutdown;
+#: a question waits for the broker at most its publish timeout); then the producer's stop has its share
+#: (``services.intake.http.PRODUCER_STOP_SHARE``). uvicorn raises the signal again once it is done, so the
+#: process ends by SIGTERM (exit status 143), as uvicorn's do.
+REQUESTS_STOP_SHARE = 0.5
+
 
 def main() -> None:
     settings = IntakeSettings()
@@ -19,4 +25,5 @@ def main() -> None:
         log_level="warning",
         access_log=False,  # access lines are not needed and a query string could carry personal data
         server_header=False,  # ADR API-53: hide implementation details
+        timeout_graceful_shutdown=settings.stop_timeout_seconds * REQUESTS_STOP_SHARE,
     )

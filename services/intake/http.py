@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,6 @@ from fastapi import FastAPI, Header, Request, Response
 from plumbing.api import create_api, problem, problem_response
 from plumbing.health import RETRY_AFTER_SECONDS, add_health_endpoints
 from plumbing.http import add_metrics_endpoint
-from plumbing.kafka import ensure_topics, start_producer
 from plumbing.openapi import ApiInfo
 from schemas.envelope import source_urn
 from schemas.intake import QuestionAccepted, QuestionSubmission
@@ -33,6 +33,9 @@ log = structlog.get_logger(__name__)
 API_VERSION = "1.1.0"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 PublisherFactory = Callable[[IntakeSettings], AbstractAsyncContextManager[Publisher]]
+#: Share of the stop timeout the producer has to stop in at shutdown, after uvicorn's graceful shutdown of the
+#: requests (``services.intake.app.REQUESTS_STOP_SHARE``): together they stay within the timeout.
+PRODUCER_STOP_SHARE = 0.25
 
 
 def api_info(settings: IntakeSettings) -> ApiInfo:
@@ -49,13 +52,20 @@ def api_info(settings: IntakeSettings) -> ApiInfo:
 
 @asynccontextmanager
 async def kafka_publisher(settings: IntakeSettings) -> AsyncIterator[Publisher]:
-    """The Kafka producer, made at start-up (never at import) and stopped at shutdown."""
-    await ensure_topics(settings, [CONTACTS])
-    producer = await start_producer(settings)
+    """The Kafka publisher, made at start-up (never at import), its producer started in the background and tried
+    until the broker answers: the intake serves at once, live but not ready (and a 503 to each question) while
+    the broker is away, which is what an orchestrator wants; start-up never holds up uvicorn, whose stop
+    on a signal would wait for it. At shutdown the start is given up, and the producer (whose stop flushes for
+    as long as the broker is away) gets ``PRODUCER_STOP_SHARE`` of the stop timeout."""
+    publisher = KafkaPublisher(None, settings, settings.intake_publish_timeout_seconds)
+    stopping = asyncio.Event()
+    connecting = asyncio.create_task(publisher.connect([CONTACTS], stopping))
     try:
-        yield KafkaPublisher(producer, settings, settings.intake_publish_timeout_seconds)
+        yield publisher
     finally:
-        await producer.stop()
+        stopping.set()
+        await connecting
+        await publisher.close(settings.stop_timeout_seconds * PRODUCER_STOP_SHARE)
 
 
 def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafka_publisher) -> FastAPI:
@@ -71,6 +81,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
             app.state.publisher = publisher
             log.info("intake_started", host=settings.intake_host, port=settings.intake_port)
             yield
+        log.info("intake_stopped")
 
     def count_refusal(method: str, path: str, status: int) -> None:
         if method == "POST" and path == questions and status >= 400:
