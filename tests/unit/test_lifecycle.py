@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,6 @@ class Child:
         self.process = subprocess.Popen(
             [sys.executable, "-c", f"from tests.unit.test_lifecycle import scenario; scenario({name!r})"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.wait_for("serving")
 
     def wait_for(self, line: str) -> None:
         told = self.process.stdout.readline().strip()  # type: ignore[union-attr]
@@ -103,34 +103,51 @@ class Child:
         return code, took, lines
 
 
+@pytest.fixture
+def start() -> Iterator[Callable[[str], Child]]:
+    """Start a scenario's process and wait until it serves; one a test left running is killed after it."""
+    children: list[Child] = []
+
+    def started(name: str) -> Child:
+        children.append(Child(name))
+        children[-1].wait_for("serving")
+        return children[-1]
+
+    yield started
+    for child in children:
+        if child.process.poll() is None:
+            child.process.kill()
+            child.process.wait()
+
+
 def events(lines: list[dict]) -> list[str]:
     return [line["event"] for line in lines]
 
 
-def test_a_service_that_stops_when_asked_exits_0_at_once():
-    child = Child("returns")
+def test_a_service_that_stops_when_asked_exits_0_at_once(start):
+    child = start("returns")
     code, took, told = child.exit(child.signal())
     assert code == 0 and took < STOP_TIMEOUT, (code, took, told)
     assert events(told) == ["stop_requested"]
 
 
-def test_a_service_that_does_not_stop_is_cancelled_before_the_timeout_and_exits_0():
-    child = Child("ignores_the_stop")
+def test_a_service_that_does_not_stop_is_cancelled_before_the_timeout_and_exits_0(start):
+    child = start("ignores_the_stop")
     code, took, told = child.exit(child.signal())
     assert code == 0 and took < STOP_TIMEOUT + EXIT_SLACK, (code, took, told)
     assert events(told) == ["stop_requested", "stop_timed_out_cancelling"]
 
 
 @pytest.mark.parametrize("name", ["refuses_to_be_cancelled", "blocks_the_event_loop"])
-def test_a_service_that_cannot_be_cancelled_is_ended_hard_at_the_timeout(name):
-    child = Child(name)
+def test_a_service_that_cannot_be_cancelled_is_ended_hard_at_the_timeout(start, name):
+    child = start(name)
     code, took, told = child.exit(child.signal())
     assert code == FORCED_EXIT and STOP_TIMEOUT <= took < STOP_TIMEOUT + EXIT_SLACK, (code, took, told)
     assert told[-1]["event"] == "stop_forced" and told[-1]["reason"] == "stop_timeout_exceeded"
 
 
-def test_a_second_signal_ends_the_service_at_once():
-    child = Child("refuses_to_be_cancelled")
+def test_a_second_signal_ends_the_service_at_once(start):
+    child = start("refuses_to_be_cancelled")
     child.signal()
     child.wait_for("stopping")
     code, took, told = child.exit(child.signal(signal.SIGINT))
@@ -138,13 +155,13 @@ def test_a_second_signal_ends_the_service_at_once():
     assert told[-1]["event"] == "stop_forced" and told[-1]["reason"] == "second_signal"
 
 
-def test_a_service_stopped_while_waiting_for_a_dependency_stops_normally():
-    child = Child("stopped_waiting_for_a_dependency")
+def test_a_service_stopped_while_waiting_for_a_dependency_stops_normally(start):
+    child = start("stopped_waiting_for_a_dependency")
     code, took, told = child.exit(child.signal())
     assert code == 0 and took < STOP_TIMEOUT, (code, took, told)
     assert told[-1]["event"] == "stopped_while_waiting" and told[-1]["dependency"] == "broker"
 
 
-def test_a_service_that_fails_by_itself_still_exits_with_an_error():
-    code, _, _ = Child("fails").exit(time.monotonic())
+def test_a_service_that_fails_by_itself_still_exits_with_an_error(start):
+    code, _, _ = start("fails").exit(time.monotonic())
     assert code == 1
