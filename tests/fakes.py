@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 
 from services.case.domain import NewCase
-from services.case.exceptions import DuplicateCase
-from services.case.store import StoredCase
+from services.case.store import Stored, StoredCase
 
 
 class FakeCaseStore:
-    """Behaves like PgCaseStore: a second request id or case id is a DuplicateCase."""
+    """Behaves like PgCaseStore: a request whose request id or case id is stored already is left out.
 
-    def __init__(self) -> None:
+    ``away_for`` attempts fail as asyncpg does when the server is gone; a case type in ``refuses`` is data
+    PostgreSQL would refuse."""
+
+    def __init__(self, away_for: int = 0, refuses: frozenset[str] = frozenset()) -> None:
         self.cases: dict[str, StoredCase] = {}
         self.outbox: list[tuple[str, str, bytes]] = []
+        self.away_for = away_for
+        self.refuses = refuses
+        self.attempts = 0
 
-    async def add(self, case: NewCase) -> None:
-        data = case.request.data
-        if data.case_id in self.cases or any(c.request_id == case.request.id for c in self.cases.values()):
-            raise DuplicateCase(data.case_id)
-        self.cases[data.case_id] = StoredCase(
-            case_id=data.case_id, request_id=case.request.id, case_type=data.case_type, department=data.department,
-            subject_code=data.subject_code, status="registered", due_date=data.due_date,
-            party_pseudonym=data.party.pseudonym if data.party else None,
-        )
-        self.outbox.extend((m.topic.name, m.key, m.payload) for m in case.announcements)
+    async def add_all(self, cases: Sequence[NewCase]) -> Stored:
+        self.attempts += 1
+        if self.attempts <= self.away_for:
+            raise ConnectionRefusedError("database unreachable")
+        stored = Stored()
+        for case in cases:
+            data = case.request.data
+            if data.case_type in self.refuses:
+                stored.refused[case.request.id] = "CharacterNotInRepertoireError"
+                continue
+            if data.case_id in self.cases or any(c.request_id == case.request.id for c in self.cases.values()):
+                continue
+            self.cases[data.case_id] = StoredCase(
+                case_id=data.case_id, request_id=case.request.id, case_type=data.case_type,
+                department=data.department, subject_code=data.subject_code, status="registered",
+                due_date=data.due_date, party_pseudonym=data.party.pseudonym if data.party else None,
+            )
+            self.outbox.extend((m.topic.name, m.key, m.payload) for m in case.announcements)
+            stored.opened.append(data.case_id)
+        return stored
 
     async def get(self, case_id: str) -> StoredCase | None:
         return self.cases.get(case_id)

@@ -1,26 +1,42 @@
-"""Entry point of ``loket cases``: wiring only."""
+"""Entry point of ``loket cases``: wiring only.
+
+Case requests are consumed on the project's batch processor (``plumbing.processor``): a batch's cases are
+stored in one transaction, and its offsets committed only after that. While PostgreSQL or the broker is
+away the service keeps trying, with capped and jittered backoff, and says so on ``/health/ready``; it
+never exits because a dependency is away.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from plumbing.kafka import ensure_topics, group_id, start_producer, topic_name
+from plumbing.exceptions import Stopped
+from plumbing.health import PROBE_TIMEOUT, broker_unreachable, health_app, serve_http
+from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_id, start_consumer, start_producer,
+                            stop_client, topic_name)
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
 from plumbing.migrate import migrate
+from plumbing.outage import Outage
+from plumbing.processor import BatchProcessor, Route
+from plumbing.retry import database_away, until_it_works
 from schemas.envelope import source_urn
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS
-from services.case.kafka import SERVICE, CaseRequestConsumer, OutboxPublisher
+from services.case.kafka import SERVICE, CaseRequests, OutboxPublisher
 from services.case.settings import CaseSettings
 from services.case.store import PgCaseStore, PgOutbox
 
 log = structlog.get_logger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Seconds the pool may take to close its connections before they are cut.
+POOL_CLOSE_TIMEOUT = 3.0
 
 
 async def migrate_database(settings: CaseSettings) -> list[str]:
@@ -32,44 +48,100 @@ async def migrate_database(settings: CaseSettings) -> list[str]:
         await conn.close()
 
 
+class Readiness:
+    """What ``/health/ready`` says: why the service cannot store cases now, or nothing when it can."""
+
+    def __init__(self) -> None:
+        self.database, self.broker = Outage("database"), Outage("broker")  # as start-up finds them
+        self.store: PgCaseStore | None = None
+        self.producer: Callable[[], AIOKafkaProducer] | None = None
+
+    async def reason(self) -> str | None:
+        if self.store is None or self.producer is None:
+            away = [f"{o.dependency} unreachable" for o in (self.database, self.broker) if o.away]
+            return ", ".join(away) or "starting"
+        reasons = []
+        if not await self.store.reachable(PROBE_TIMEOUT):
+            reasons.append("database unreachable")
+        if await broker_unreachable(self.producer().client):
+            reasons.append("broker unreachable")
+        return ", ".join(reasons) or None
+
+
 async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
-    """Consume case requests and relay the outbox until ``stopping`` is set."""
-    await migrate_database(settings)
-    await ensure_topics(settings, [CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS])
-    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=4)
-    producer = await start_producer(settings)
-    consumer = AIOKafkaConsumer(
-        topic_name(settings, CASE_REQUESTS),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=group_id(settings, SERVICE),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    source = source_urn(settings.oin, "loket-cases")
-    requests = CaseRequestConsumer(consumer, producer, PgCaseStore(pool), settings, source, settings.case_batch_size)
-    log.info("cases_started")
+    """Store case requests and relay the outbox until ``stopping`` is set; health is served meanwhile."""
+    readiness = Readiness()
+    http = asyncio.create_task(serve_http(health_app("Loket cases", readiness.reason), settings.case_host,
+                                          settings.case_port, stopping))
     try:
-        await asyncio.gather(requests.run(stopping), relay_outbox(PgOutbox(pool), OutboxPublisher(producer, settings),
-                                                                   settings.outbox_interval_seconds, stopping))
+        await _work(settings, stopping, readiness)
+    except Stopped as stopped:
+        log.warning("stopped_while_waiting", dependency=stopped.dependency)
     finally:
-        await consumer.stop()
-        await producer.stop()
-        await pool.close()
+        stopping.set()  # the health server stops with the work, whatever ended it
+        await http
         log.info("cases_stopped")
 
 
+async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Readiness) -> None:
+    await until_it_works(lambda: migrate_database(settings), outage=readiness.database, stopping=stopping,
+                         retry_on=database_away)
+    await ensure_topics(settings, [CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS], stopping=stopping)
+    # No connection is made before one is needed, and a connection lost is replaced when next acquired.
+    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=4)
+    source = source_urn(settings.oin, "loket-cases")
+    store = PgCaseStore(pool)
+    renew = lambda: start_producer(settings, stopping=stopping)  # noqa: E731 - for a producer that broke
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(_close_pool, pool)
+        publisher = OutboxPublisher(await start_producer(settings, stopping=stopping), settings, stopping=stopping,
+                                    renew=renew)
+        stack.push_async_callback(lambda: stop_client(publisher.producer, CLIENT_STOP_TIMEOUT))  # a renewed one too
+        requests = Route(batch=CaseRequests(store, settings, source, stopping))
+        processor = BatchProcessor(
+            _consumer(settings), await start_producer(settings, stopping=stopping),
+            {topic_name(settings, CASE_REQUESTS): requests}, dead_letters=topic_name(settings, DEAD_LETTERS),
+            source=source, name=SERVICE, batch_size=settings.case_batch_size, renew_producer=renew)
+        stack.push_async_callback(lambda: stop_client(processor.producer, CLIENT_STOP_TIMEOUT))
+        consumer = processor.consumer
+        consumer.subscribe(processor.topics, listener=processor)
+        stack.push_async_callback(lambda: stop_client(consumer, CLIENT_STOP_TIMEOUT))
+        await start_consumer(consumer, settings, stopping=stopping)
+        readiness.store, readiness.producer = store, lambda: processor.producer
+        log.info("cases_started")
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(processor.run(stopping))
+            tasks.create_task(relay_outbox(PgOutbox(pool), publisher, settings.outbox_interval_seconds, stopping))
+
+
+def _consumer(settings: CaseSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id(settings, SERVICE),
+                            enable_auto_commit=False, auto_offset_reset="earliest")
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_TIMEOUT)
+    except TimeoutError:
+        pool.terminate()  # connections to a server that does not answer: cut them
+
+
 async def relay_outbox(outbox: PgOutbox, publish: OutboxPublisher, interval: float, stopping: asyncio.Event) -> None:
+    """Publish the outbox's messages until ``stopping`` is set, trying again while PostgreSQL is away (the
+    publisher itself rides out the broker's outages)."""
+    database = Outage("database")
     while not stopping.is_set():
-        if not await outbox.relay(publish):
-            try:
+        try:
+            relayed = await until_it_works(lambda: outbox.relay(publish), outage=database, stopping=stopping,
+                                           retry_on=database_away)
+        except Stopped:
+            return  # what was not marked published is published again after the restart
+        if not relayed:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
 
 def main() -> None:
     settings = CaseSettings()
     configure_logging(settings.log_level, settings.log_format)
     run_until_signalled(serve, settings)
-

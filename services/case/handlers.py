@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Protocol
 
 from schemas import OpenCase
 from services.case import domain
 from services.case.domain import NewCase
-from services.case.exceptions import DuplicateCase
+from services.case.store import Stored
 
 
 class CaseStore(Protocol):
-    async def add(self, case: NewCase) -> None: ...
+    async def add_all(self, cases: Sequence[NewCase]) -> Stored: ...
 
 
-async def open_case(request: OpenCase, *, store: CaseStore, source: str, now: dt.datetime) -> bool:
-    """Store the case a request asks for; False when it was stored already (a redelivery)."""
-    try:
-        await store.add(domain.open_case(request, source=source, now=now))
-    except DuplicateCase:
-        return False
-    return True
+async def open_cases(requests: Sequence[OpenCase], *, store: CaseStore, source: str, now: dt.datetime) -> Stored:
+    """Store the cases a batch of requests asks for, at once; a request stored before (a redelivery) has no
+    second effect."""
+    return await store.add_all([domain.open_case(request, source=source, now=now) for request in requests])

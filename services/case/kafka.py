@@ -1,21 +1,23 @@
-"""The case service's Kafka adapters: the request consumer and the outbox relay's publisher."""
+"""The case service's Kafka adapters: a batch of case requests stored, and the outbox relay's publisher."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from plumbing.deadletters import Refused, decode_event, refuse
-from plumbing.kafka import event_record, send_all, topic_name
+from plumbing.kafka import Record, event_record, topic_name
+from plumbing.outage import Outage
+from plumbing.processor import Sender
+from plumbing.retry import broker_away, database_away, until_it_works
 from plumbing.settings import KafkaSettings
 from schemas import OpenCase
 from schemas.topics import DEAD_LETTERS, Service
 from services.case import handlers
-from services.case.exceptions import UnstorableCase
 from services.case.handlers import CaseStore
 from services.case.store import PendingMessage
 
@@ -23,59 +25,68 @@ log = structlog.get_logger(__name__)
 SERVICE = Service.CASES
 
 
-class CaseRequestConsumer:
-    """Reads case requests in batches; commits the offsets only after the batch's rows are stored."""
+class CaseRequests:
+    """The processor's batch handler for case requests: every request of a batch stored in one transaction.
 
-    def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, store: CaseStore,
-                 settings: KafkaSettings, source: str, batch_size: int) -> None:
-        self._consumer = consumer
-        self._producer = producer
+    While PostgreSQL is away the batch is tried again (capped, jittered backoff) until it is stored, so the
+    processor commits nothing before the rows are there; a stop meanwhile leaves the batch to be delivered
+    again. Records that are not a case request, and requests PostgreSQL refuses, become dead letters.
+    """
+
+    def __init__(self, store: CaseStore, settings: KafkaSettings, source: str, stopping: asyncio.Event) -> None:
         self._store = store
-        self._settings = settings
+        self._dead_letters = topic_name(settings, DEAD_LETTERS)
         self._source = source
-        self._batch_size = batch_size
+        self._stopping = stopping
+        self.database = Outage("database")
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-            if not batches:
+    async def __call__(self, records: list[ConsumerRecord]) -> list[Record]:
+        letters: list[Record] = []
+        requests: dict[str, tuple[OpenCase, ConsumerRecord]] = {}  # by request id: a repeat in the batch is one
+        for record in records:
+            try:
+                request = decode_event(OpenCase, record)
+            except Refused as refused:
+                letters.append(self._refuse(record, refused.reason))
                 continue
-            deliveries = [await self._handle(record) for batch in batches.values() for record in batch]
-            await asyncio.gather(*(d for d in deliveries if d is not None))
-            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items() if records})
+            requests.setdefault(request.id, (request, record))
+        now = dt.datetime.now(dt.timezone.utc)
+        stored = await until_it_works(
+            lambda: handlers.open_cases([r for r, _ in requests.values()], store=self._store, source=self._source,
+                                        now=now),
+            outage=self.database, stopping=self._stopping, retry_on=database_away)
+        for request_id, error in stored.refused.items():
+            letters.append(self._refuse(requests[request_id][1], f"PostgreSQL refused the case: {error}"))
+        if requests:
+            log.info("case_requests_stored", opened=len(stored.opened), refused=len(stored.refused),
+                     repeated=len(requests) - len(stored.opened) - len(stored.refused))
+        return letters
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        try:
-            await self._consumer.commit(offsets)
-        except CommitFailedError:
-            # The group rebalanced while we worked: the new owner reads these records again,
-            # and storing a case is idempotent, so that is harmless.
-            log.warning("commit_skipped_after_rebalance", partitions=len(offsets))
-
-    async def _handle(self, record: ConsumerRecord) -> asyncio.Future | None:
-        try:
-            request = decode_event(OpenCase, record)
-            opened = await handlers.open_case(request, store=self._store, source=self._source,
-                                              now=dt.datetime.now(dt.timezone.utc))
-        except (Refused, UnstorableCase) as refused:
-            reason = refused.reason if isinstance(refused, Refused) else f"PostgreSQL refused the case: {refused}"
-            letter = refuse(record, reason, dead_letters=topic_name(self._settings, DEAD_LETTERS), source=self._source,
-                            consumer=SERVICE)
-            return await self._producer.send(letter.topic, letter.value, key=letter.key, headers=list(letter.headers))
-        if opened:
-            log.info("case_opened", case_id=request.data.case_id, department=request.data.department)
-        else:
-            log.info("case_request_repeated", case_id=request.data.case_id)
-        return None
+    def _refuse(self, record: ConsumerRecord, reason: str) -> Record:
+        return refuse(record, reason, dead_letters=self._dead_letters, source=self._source, consumer=SERVICE)
 
 
 class OutboxPublisher:
-    """Publishes outbox messages under the deployment's topic prefix and waits until Kafka has them all."""
+    """Publishes outbox messages under the deployment's topic prefix and waits until Kafka has them all.
 
-    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings) -> None:
-        self._producer = producer
+    While the broker is away it tries again until they are out (or the service stops); a producer out of
+    step with the broker afterwards is renewed. A relay stopped meanwhile publishes the messages again later:
+    every message carries its event id, and consumers take a repeat as one.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings, *, stopping: asyncio.Event | None = None,
+                 renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
+        self._sender = Sender(producer, renew)
         self._settings = settings
+        self._stopping = stopping or asyncio.Event()
+        self.broker = Outage("broker")
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The producer in use (a renewed one after the first broke)."""
+        return self._sender.producer
 
     async def __call__(self, messages: list[PendingMessage]) -> None:
-        await send_all(self._producer, [event_record(topic_name(self._settings, m.topic), m.key, m.payload)
-                                        for m in messages])
+        records = [event_record(topic_name(self._settings, m.topic), m.key, m.payload) for m in messages]
+        await until_it_works(lambda: self._sender.send_once(records), outage=self.broker, stopping=self._stopping,
+                             retry_on=broker_away)

@@ -1,4 +1,4 @@
-"""Case service on the real PostgreSQL and broker: idempotent inserts, offsets after rows, outbox relay."""
+"""Case service on the real PostgreSQL and broker: idempotent batch inserts, refused data parked, outbox relay."""
 
 import asyncio
 
@@ -7,14 +7,8 @@ import pytest
 
 from schemas import CaseOpened, DeadLetter
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-
-from plumbing.kafka import group_id, start_producer, topic_name
 from services.case.app import serve
-from services.case.kafka import CaseRequestConsumer
 from services.case.domain import open_case as new_case
-from services.case.exceptions import DuplicateCase
 from services.case.store import PgCaseStore
 from tests.builders import NOW, SOURCE, open_case
 from tests.fakes import FakeCaseStore
@@ -27,20 +21,21 @@ class CaseStoreContract:
     """What every case store must do; run against the fake and against PostgreSQL."""
 
     async def test_added_case_can_be_read_back(self, store):
-        await store.add(new_case(open_case("z-1"), source=SOURCE, now=NOW))
+        assert (await store.add_all([new_case(open_case("z-1"), source=SOURCE, now=NOW)])).opened == ["z-1"]
         stored = await store.get("z-1")
         assert (stored.status, stored.department, stored.request_id) == ("registered", "openbare-ruimte",
                                                                          "z-1:open-case")
 
-    async def test_same_request_twice_is_a_duplicate(self, store):
-        await store.add(new_case(open_case("z-1"), source=SOURCE, now=NOW))
-        with pytest.raises(DuplicateCase):
-            await store.add(new_case(open_case("z-1"), source=SOURCE, now=NOW))
+    async def test_same_request_twice_is_stored_once(self, store):
+        await store.add_all([new_case(open_case("z-1"), source=SOURCE, now=NOW)])
+        again = await store.add_all([new_case(open_case("z-1"), source=SOURCE, now=NOW),
+                                     new_case(open_case("z-2"), source=SOURCE, now=NOW)])
+        assert again.opened == ["z-2"] and again.refused == {}
 
-    async def test_same_request_id_for_another_case_is_a_duplicate(self, store):
-        await store.add(new_case(open_case("z-1", request_id="r-1"), source=SOURCE, now=NOW))
-        with pytest.raises(DuplicateCase):
-            await store.add(new_case(open_case("z-2", request_id="r-1"), source=SOURCE, now=NOW))
+    async def test_same_request_id_for_another_case_is_stored_once(self, store):
+        stored = await store.add_all([new_case(open_case("z-1", request_id="r-1"), source=SOURCE, now=NOW),
+                                      new_case(open_case("z-2", request_id="r-1"), source=SOURCE, now=NOW)])
+        assert stored.opened == ["z-1"] and await store.get("z-2") is None
 
     async def test_unknown_case_is_none(self, store):
         assert await store.get("nope") is None
@@ -94,61 +89,6 @@ async def test_requests_become_rows_once_and_are_announced(case_settings, topics
     assert letter.data.consumer == "cases" and "JSON" in letter.data.reason
 
 
-class DatabaseDown:
-    """A store whose database is unreachable: ``add`` fails as asyncpg does when the server is gone."""
-
-    async def add(self, case):
-        raise ConnectionRefusedError("database unreachable")
-
-
-async def _committed(settings, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group_id(settings, "cases"))
-        return sum(o.offset for tp, o in offsets.items() if tp.topic == topic)
-    finally:
-        await admin.close()
-
-
-async def _consume_until_stopped(settings, store, stopping: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(topics_name(settings), bootstrap_servers=settings.kafka_bootstrap,
-                                group_id=group_id(settings, "cases"), enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    producer = await start_producer(settings)
-    await consumer.start()
-    try:
-        await CaseRequestConsumer(consumer, producer, store, settings, SOURCE, 100).run(stopping)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-
-
-def topics_name(settings) -> str:
-    return topic_name(settings, CASE_REQUESTS)
-
-
-async def test_offsets_are_committed_only_after_the_rows(case_settings, topics):
-    request = open_case("z-9")
-    await topics.produce(CASE_REQUESTS, request.to_bytes(), key=b"z-9")
-
-    with pytest.raises(ConnectionRefusedError):  # the database is down: the consumer stops, commits nothing
-        await asyncio.wait_for(_consume_until_stopped(case_settings, DatabaseDown(), asyncio.Event()), 60)
-    assert await _committed(case_settings, topics.name(CASE_REQUESTS)) == 0
-
-    pool = await asyncpg.create_pool(case_settings.database_url.get_secret_value(), min_size=1, max_size=2)
-    stopping = asyncio.Event()
-    task = asyncio.create_task(_consume_until_stopped(case_settings, PgCaseStore(pool), stopping))
-    try:
-        await eventually(lambda: _is(_committed(case_settings, topics.name(CASE_REQUESTS)), 1))
-        async with pool.acquire() as conn:
-            assert await conn.fetchval("SELECT count(*) FROM cases WHERE case_id = 'z-9'") == 1
-    finally:
-        stopping.set()
-        await asyncio.wait_for(task, 30)
-        await pool.close()
-
-
 async def test_data_postgresql_refuses_is_parked_and_the_next_request_is_stored(case_settings, topics, running_cases):
     unstorable = open_case("z-10", case_type="reparatie\u0000container")  # valid JSON; PostgreSQL says no
     await topics.produce(CASE_REQUESTS, unstorable.to_bytes(), key=b"z-10")
@@ -167,5 +107,3 @@ async def _count_is(conn, sql: str, expected: int) -> bool:
     return await conn.fetchval(sql) == expected
 
 
-async def _is(value_coro, expected) -> bool:
-    return (await value_coro) == expected
