@@ -245,12 +245,14 @@ async def _until_connected(attempt: Callable[[], Awaitable[T]], settings: KafkaS
 
 async def send_all(producer: AIOKafkaProducer, records: Iterable[Record]) -> None:
     """Send records and wait until Kafka has every one of them: one await per batch, not per record."""
-    pending = [await producer.send(r.topic, r.value, key=r.key, partition=r.partition, headers=list(r.headers) or None)
-               for r in records]
-    for future in pending:
-        # The first failure ends the wait; the batch's other records fail with it, and are retrieved here so
-        # that asyncio does not log each of them as an error nobody retrieved.
+    pending = []
+    for r in records:
+        future = await producer.send(r.topic, r.value, key=r.key, partition=r.partition,
+                                     headers=list(r.headers) or None)
+        # Should a later send fail (no metadata while the broker is away), the records taken so far fail later
+        # with nobody waiting for them: retrieved here, or asyncio logs each as an error nobody retrieved.
         future.add_done_callback(_retrieved)
+        pending.append(future)
     if pending:
         await asyncio.gather(*pending)
 

@@ -1,0 +1,50 @@
+"""Sending a batch while the broker goes away: one error for the batch, not one asyncio error per record."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError, LeaderNotAvailableError
+
+from plumbing.kafka import Record, send_all
+
+
+class GoneMidBatch:
+    """A producer that takes ``taken`` records, then times out waiting for the broker's metadata; the first
+    record taken fails soon after it is sent."""
+
+    def __init__(self, taken: int) -> None:
+        self.taken = taken
+        self.futures: list[asyncio.Future] = []
+
+    async def send(self, topic, value, key=None, partition=None, headers=None) -> asyncio.Future:
+        if len(self.futures) == self.taken:
+            raise KafkaTimeoutError()
+        future = asyncio.get_running_loop().create_future()
+        if not self.futures:
+            asyncio.get_running_loop().call_soon(future.set_exception, LeaderNotAvailableError())
+        self.futures.append(future)
+        return future
+
+
+@pytest.mark.parametrize("taken", [2, 5], ids=["a send fails", "a record fails"])
+async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobody_retrieved(taken):
+    loop = asyncio.get_running_loop()
+    unretrieved: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: unretrieved.append(context))
+    try:
+        producer = GoneMidBatch(taken)
+        with pytest.raises((KafkaTimeoutError, LeaderNotAvailableError)):
+            await send_all(producer, [Record("t", b"k", b"v")] * 5)  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # the first record's failure arrives
+        for future in producer.futures[1:]:  # the others' follow
+            future.set_exception(LeaderNotAvailableError())
+        del producer, future
+        await asyncio.sleep(0)  # the done callbacks run
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert unretrieved == []
