@@ -12,38 +12,58 @@ from collections.abc import Callable
 
 import structlog
 
-#: Seconds in which a library logger says the same thing once: a broker that is away makes aiokafka
-#: repeat each complaint for every retry (thousands of lines a second across its clients).
+#: Seconds in which a library says a few things and then one summary: a broker that is away makes aiokafka
+#: repeat each complaint for every retry (thousands of lines a minute across its clients).
 REPEAT_INTERVAL = 60.0
+#: Lines a library may say in one interval before the rest wait for its summary: the first complaints of an
+#: outage tell what is wrong, the others say the same in other words.
+BURST = 3
 
 
 class OncePerInterval(logging.Filter):
-    """Lets a message of the ``libraries``' loggers (by logger and template, not arguments) through once per
-    ``interval`` seconds; the next one that passes says how many like it were held back. Others pass.
+    """Holds back what the ``libraries``' loggers repeat: per library, a new kind of message (by logger and
+    template, not arguments) passes while the library has said fewer than ``burst`` lines in the current
+    ``interval``; the first line after an interval passes whatever its kind, as a summary of how many like it,
+    and how many other lines of the library, were held back. Other loggers' lines all pass.
 
     A handler's filter, so that it sees the records of the libraries' child loggers too."""
 
-    def __init__(self, libraries: tuple[str, ...], interval: float = REPEAT_INTERVAL,
+    def __init__(self, libraries: tuple[str, ...], interval: float = REPEAT_INTERVAL, burst: int = BURST,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self._libraries = libraries
         self._interval = interval
+        self._burst = burst
         self._clock = clock
-        self._seen: dict[tuple[str, object], tuple[float, int]] = {}  # (logger, template) -> (passed at, held)
+        self._seen: dict[tuple[str, object], float] = {}  # (logger, template) -> last seen at
+        self._held: dict[tuple[str, object], int] = {}  # (logger, template) -> held back since the last summary
+        self._said: dict[str, tuple[float, int]] = {}  # library -> (its interval began at, lines passed in it)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.split(".")[0] not in self._libraries:
+        library = record.name.split(".")[0]
+        if library not in self._libraries:
             return True
         key = (record.name, record.msg)
         now = self._clock()
-        passed_at, held = self._seen.get(key, (None, 0))
-        if passed_at is not None and now - passed_at < self._interval:
-            self._seen[key] = (passed_at, held + 1)
+        seen = self._seen.get(key)
+        self._seen[key] = now
+        new_kind = seen is None or now - seen >= self._interval  # never seen, or not for a while
+        began, said = self._said.get(library, (None, 0))
+        if began is None or now - began >= self._interval:  # a new interval: this line sums up the last one
+            began, said = now, 0
+            self._summarise(record, key, library)
+        elif not new_kind or said >= self._burst:
+            self._held[key] = self._held.get(key, 0) + 1
             return False
-        if held:
-            record.msg = f"{record.msg} ({held} like it in the last {self._interval:.0f}s not logged)"
-        self._seen[key] = (now, 0)
+        self._said[library] = (began, said + 1)
         return True
+
+    def _summarise(self, record: logging.LogRecord, key: tuple[str, object], library: str) -> None:
+        same = self._held.pop(key, 0)
+        others = sum(self._held.pop(k) for k in list(self._held) if k[0].split(".")[0] == library)
+        if same or others:
+            also = f", and {others} other {library} lines" if others else ""
+            record.msg = f"{record.msg} ({same} like it in the last {self._interval:.0f}s not logged{also})"
 
 
 def configure_logging(level: str = "info", fmt: str = "console") -> None:
@@ -65,7 +85,7 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # aiokafka logs every coordinator hiccup at ERROR/WARNING during normal start-up, and every retry while
-    # the broker is away: warnings and worse only, and each kind once a minute.
+    # the broker is away: warnings and worse only, a few of them a minute and a summary of the rest.
     logging.getLogger("aiokafka").setLevel(max(numeric, logging.WARNING))
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, OncePerInterval) for f in handler.filters):
