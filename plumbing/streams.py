@@ -1,24 +1,14 @@
-"""faust plumbing: one way to configure a Loket stream app, and batched sends that are durable
-before faust acks the batch."""
+"""faust plumbing: one way to configure a faust app on Loket's topics. No service runs on faust any more (the
+README says why); only the benchmark's bare faust baseline does."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Iterable
 from typing import Any
 
 import faust
-import structlog
 
-from plumbing.kafka import Record, group_id
+from plumbing.kafka import group_id
 from plumbing.settings import KafkaSettings
-
-log = structlog.get_logger(__name__)
-
-#: Exit code when output could not be made durable: a process manager (systemd…) restarts the service;
-#: `loket run` stops every service and names the one that died.
-EXIT_PUBLISH_FAILED = 75
 
 
 def stream_app(settings: KafkaSettings, service: str, **overrides: Any) -> faust.App:
@@ -39,24 +29,3 @@ def stream_app(settings: KafkaSettings, service: str, **overrides: Any) -> faust
     )
     config.update(overrides)
     return faust.App(group_id(settings, service), **config)
-
-
-async def publish(app: faust.App, records: Iterable[Record]) -> None:
-    """Send records straight to the producer and wait until Kafka has all of them.
-
-    Called inside a ``take_events`` batch, so the batch is acked (and its offsets committed) only
-    after its output is durable: at-least-once, without an await per record on the broker. When the
-    output cannot be made durable the process stops at once: faust would otherwise ack the batch on
-    the way out, and its input would be lost. After the restart the batch is read again.
-    """
-    try:
-        pending = [
-            await app.producer.send(r.topic, r.key, r.value, partition=r.partition, timestamp=None,
-                                    headers=list(r.headers) or None)
-            for r in records
-        ]
-        if pending:
-            await asyncio.gather(*pending)
-    except Exception as exc:  # noqa: BLE001
-        log.critical("publish_failed_stopping", error=type(exc).__name__)
-        os._exit(EXIT_PUBLISH_FAILED)

@@ -1,17 +1,24 @@
-"""Entry point of ``loket norms``: a thin faust agent on the decisions, and the HTTP server."""
+"""Entry point of ``loket norms``: wiring only.
+
+The norms service is the project's batch processor (``plumbing.processor``) on the decisions, not a faust
+agent: under a broker outage faust-streaming 0.15 kept the process alive but flooded its log (its worker
+replaces the logging set-up, thousands of aiokafka lines a minute) and did not stop on SIGTERM while the
+broker was away; and its open bugs #596 and #606 break "nothing lost", as they did for the router.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 
-import faust
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from plumbing.deadletters import decode_event, guarded
-from plumbing.http import EmbeddedHttp
-from plumbing.kafka import Record, ensure_topics, topic_name
+from plumbing.deadletters import decode_event
+from plumbing.health import broker_unreachable, serve_http
+from plumbing.kafka import Record, ensure_topics, group_id, start_consumer, start_producer, stop_client, topic_name
+from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
-from plumbing.streams import publish, stream_app
+from plumbing.processor import BatchProcessor, Handler, Route
 from schemas import RoutingDecided
 from schemas.envelope import source_urn
 from schemas.topics import DEAD_LETTERS, DECISIONS, Service
@@ -20,34 +27,72 @@ from services.norms.domain import OutcomeTally, RecentIds
 from services.norms.http import create_http_app
 from services.norms.settings import NormsSettings
 
+log = structlog.get_logger(__name__)
 SERVICE = Service.NORMS
+#: Share of the stop timeout the Kafka clients have to stop in, together, once measuring has ended (which
+#: takes at most the retry's stop grace): the whole stays within the timeout.
+CLIENT_STOP_SHARE = 0.3
 
 
-def create_app(settings: NormsSettings) -> faust.App:
-    source = source_urn(settings.oin, "loket-norms")
-    tally, seen = OutcomeTally(), RecentIds()
-    app = stream_app(settings, SERVICE)
-    decisions = app.topic(topic_name(settings, DECISIONS))
-    guard = partial(guarded, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, consumer=SERVICE)
+def decision_handler(tally: OutcomeTally, seen: RecentIds) -> Handler:
+    """One decision record in, the tallies updated; nothing out. What it raises the processor dead-letters."""
 
-    def measured(message: faust.types.Message) -> list[Record]:
-        handlers.record_decision(decode_event(RoutingDecided, message), tally, seen)
+    def measured(record: ConsumerRecord) -> list[Record]:
+        try:
+            handlers.record_decision(decode_event(RoutingDecided, record), tally, seen)
+        except Exception:
+            metrics.RECORDS_REFUSED.inc()  # the processor parks it, with the reason, on the dead-letter topic
+            raise
         return []
 
-    @app.agent(decisions)
-    async def measure(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(1000, within=0.05):
-            parked = [r for event in events for r in guard(measured, event.message)]
-            metrics.RECORDS_REFUSED.inc(len(parked))
-            await publish(app, parked)
+    return measured
 
-    return app
+
+async def serve(settings: NormsSettings, stopping: asyncio.Event) -> None:
+    """Measure decisions, and answer metrics and health requests, until ``stopping`` is set."""
+    running: list[BatchProcessor] = []  # the processor, once its consumer has started
+
+    async def ready() -> str | None:
+        if not running or await broker_unreachable(running[0].producer.client):
+            return "broker unreachable"
+        return None
+
+    http = asyncio.ensure_future(serve_http(create_http_app(ready), settings.norms_host, settings.norms_port,
+                                            stopping))
+    try:
+        await measure(settings, stopping, running)
+    finally:
+        stopping.set()  # the HTTP server goes with the measuring, also when that failed
+        await http
+
+
+async def measure(settings: NormsSettings, stopping: asyncio.Event, running: list[BatchProcessor]) -> None:
+    """Measure decisions until ``stopping`` is set; while the broker is away, start-up waits for it."""
+    await ensure_topics(settings, [DECISIONS, DEAD_LETTERS], stopping=stopping)
+    source = source_urn(settings.oin, "loket-norms")
+    producer = await start_producer(settings, stopping=stopping)  # for dead letters only
+    # The group faust's agent committed in: the switch from faust carries on where it stopped.
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id(settings, SERVICE),
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    routes = {topic_name(settings, DECISIONS): Route(decision_handler(OutcomeTally(), RecentIds()))}
+    processor = BatchProcessor(consumer, producer, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
+                               source=source, name=SERVICE, batch_size=settings.norms_batch_size,
+                               renew_producer=lambda: start_producer(settings, stopping=stopping))
+    consumer.subscribe(processor.topics, listener=processor)
+    try:
+        await start_consumer(consumer, settings, stopping=stopping)
+        running.append(processor)
+        log.info("norms_started")
+        await processor.run(stopping)
+    finally:
+        # Each within a bound: a consumer's stop leaves its group, and a producer's flushes, for as long as the
+        # broker is away. Nothing is committed here: what was not is delivered again.
+        timeout = settings.stop_timeout_seconds * CLIENT_STOP_SHARE
+        await asyncio.gather(stop_client(consumer, timeout), stop_client(processor.producer, timeout))
+        log.info("norms_stopped")
 
 
 def main() -> None:
     settings = NormsSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(ensure_topics(settings, [DECISIONS, DEAD_LETTERS]))
-    app = create_app(settings)
-    http = EmbeddedHttp(create_http_app(), settings.norms_host, settings.norms_port)
-    faust.Worker(app, http, loglevel=settings.log_level.upper(), quiet=True).execute_from_commandline()
+    run_until_signalled(serve, settings)

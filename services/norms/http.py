@@ -1,4 +1,4 @@
-"""The norms HTTP server: ``/metrics`` for Prometheus and ``/health`` for the process manager.
+"""The norms HTTP server: ``/metrics`` for Prometheus and ``/health`` (``/live``, ``/ready``) for the process manager.
 
 It serves no API and so no OAS document or ``/docs``: what the norms service measures reaches people as
 Prometheus metrics. The public thermometer that will show it is an API of its own, built with
@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from plumbing.http import add_metrics_endpoint
+from plumbing.health import ReadyCheck, health_app
 
 
-def create_http_app() -> FastAPI:
-    app = FastAPI(title="Loket norms", version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None)
-    add_metrics_endpoint(app)
+async def _not_measuring() -> str | None:
+    return "not measuring"  # an app that was given no way to tell cannot say it is ready
 
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
-    return app
+def create_http_app(ready: ReadyCheck = _not_measuring) -> FastAPI:
+    """The norms server's app; ``ready`` says why the service cannot measure now (``None`` when it can)."""
+    return health_app("Loket norms", ready)
