@@ -41,6 +41,7 @@ from aiokafka.errors import CommitFailedError, KafkaConnectionError, OutOfOrderS
 from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
 from plumbing.exceptions import ConsumerFenced, StateUnavailable, Stopped
+from plumbing.health import broker_unreachable
 from plumbing.kafka import Record, send_all
 from plumbing.outage import Outage
 from plumbing.retry import broker_away, until_it_works
@@ -56,6 +57,9 @@ Expire = Callable[[int, bytes], bytes | None]
 #: A producer's errors after which it cannot go on, but a new one can.
 PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId)
 SWEEP_INTERVAL = 1.0
+#: Seconds without a send or commit after which the processor asks the broker whether it is there, so that
+#: an outage is told (and its end) also while there is nothing to process.
+PROBE_INTERVAL = 10.0
 SWEEP_CHUNK = 1000
 
 
@@ -125,6 +129,7 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         self._stopping = asyncio.Event()
         self._broker = Outage("broker")
+        self._next_probe = time.monotonic() + PROBE_INTERVAL
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -153,6 +158,8 @@ class BatchProcessor(ConsumerRebalanceListener):
                         await self._process(batches)
                 if self._expire is not None and time.monotonic() >= self._next_sweep:
                     await self._sweep(self._expire)
+                if time.monotonic() >= self._next_probe:
+                    await self._probe()
         except Stopped as stopped:
             log.warning("stopped_with_batch_uncommitted", dependency=stopped.dependency)  # it is delivered again
         finally:
@@ -186,6 +193,14 @@ class BatchProcessor(ConsumerRebalanceListener):
             self._consumer.resume(*pending)
         log.info("state_restored", changelog=self._state.changelog, partitions=partitions,
                  keys=sum(len(keys) for keys in data.values()), seconds=round(time.monotonic() - started, 3))
+
+    async def _probe(self) -> None:
+        """Ask the broker whether it is there; an outage found so is told as one found by a failed send."""
+        self._next_probe = time.monotonic() + PROBE_INTERVAL
+        if await broker_unreachable(self._sender.producer.client):
+            self._broker.failed("no answer to a metadata request")
+        else:
+            self._broker.succeeded()
 
     async def _sweep(self, expire: Expire) -> None:
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
@@ -224,6 +239,7 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def _send(self, records: list[Record]) -> None:
         await until_it_works(lambda: self._sender.send_once(records), outage=self._broker, stopping=self._stopping,
                              retry_on=broker_away)
+        self._next_probe = time.monotonic() + PROBE_INTERVAL  # the broker took them: no need to ask
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

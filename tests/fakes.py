@@ -59,11 +59,25 @@ class Journal(list):
     """What the stand-ins did, in order."""
 
 
+class FakeClient:
+    """The producer's cluster client: answers metadata requests unless the broker is ``away``."""
+
+    def __init__(self) -> None:
+        self.away = False
+        self.asked = 0
+
+    async def fetch_all_metadata(self) -> None:
+        self.asked += 1
+        if self.away:
+            raise KafkaConnectionError("Unable to bootstrap from 127.0.0.1:9092")
+
+
 class FakeProducer:
     def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0, away_for: int = 0) -> None:
         self.journal, self.fail, self.delay = journal, fail, delay
         self.away_for = away_for  # this many sends fail as they do while the broker is away
         self.headers: dict[tuple[str, bytes | None], list] = {}  # (topic, key) -> headers sent with it
+        self.client = FakeClient()
 
     async def send(self, topic, value, key=None, partition=None, headers=None):
         if self.fail:

@@ -4,11 +4,13 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
+from structlog.testing import capture_logs
 from aiokafka import ConsumerRecord, TopicPartition
 
 from plumbing.changelog import INPUT_HEADER, PartitionedState, read_changelog
 from plumbing.exceptions import ConsumerFenced, StateUnavailable
 from plumbing.kafka import Record
+from plumbing import processor
 from plumbing.processor import BatchProcessor, Route
 from tests.builders import SOURCE
 from tests.fakes import FakeConsumer, FakeProducer, FakeReader, Journal, record
@@ -344,3 +346,20 @@ def test_a_route_has_one_kind_of_handler_and_only_record_handlers_keep_state():
         Route(handler=lambda record: [], batch=store)
     with pytest.raises(ValueError):
         Route(batch=store, stateful=True)
+
+
+async def test_an_idle_processor_finds_an_outage_by_asking_the_broker_and_tells_it_once(monkeypatch):
+    monkeypatch.setattr(processor, "PROBE_INTERVAL", 0.01)
+    r = await rig()
+    r.proc.producer.client.away = True
+    stopping = asyncio.Event()
+    with capture_logs() as told:
+        running = asyncio.create_task(r.proc.run(stopping))
+        await eventually(lambda: r.proc.producer.client.asked >= 3, timeout=10, interval=0.02)
+        r.proc.producer.client.away = False
+        await eventually(lambda: any(line["event"] == "dependency_available_again" for line in told), timeout=10,
+                         interval=0.02)
+        stopping.set()
+        await running
+    about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
+    assert about_it == ["dependency_unavailable", "dependency_available_again"]
