@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import typer
@@ -88,15 +87,13 @@ def schemas_export() -> None:
         typer.echo(str(path))
 
 
-def _serve(module: str, faust_worker: bool = False) -> None:
+def _serve(module: str) -> None:
     """Run one service's ``main``; a configuration problem is one line on stderr, not a traceback."""
     import importlib
 
     from plumbing.exceptions import PlumbingError
     from plumbing.organisation import OrganisationFileError
 
-    if faust_worker:
-        del sys.argv[1:]  # faust's worker parses sys.argv; give it only the program name
     try:
         importlib.import_module(module).main()
     except (OrganisationFileError, PlumbingError) as exc:
@@ -124,7 +121,7 @@ def cases() -> None:
 @cli.command()
 def norms() -> None:
     """Run the norms service (metrics on /metrics)."""
-    _serve("services.norms.app", faust_worker=True)
+    _serve("services.norms.app")
 
 
 @cli.command()
@@ -142,8 +139,8 @@ def run() -> None:
 def demo(
     questions: int = typer.Option(60, help="How many simulated questions to send."),
     keep_running: bool = typer.Option(True, help="Keep everything up after the burst, until Ctrl-C."),
-    run_dir: Path | None = typer.Option(None, show_default=False, help="Folder for the services' logs (logs/) "
-                                        "and working files; by default the state folder, LOKET_STATE_DIR."),
+    run_dir: Path | None = typer.Option(None, show_default=False, help="Folder for the services' logs (logs/); "
+                                        "by default the state folder, LOKET_STATE_DIR."),
 ) -> None:
     """Stack up, all services, a burst of simulated questions, and where to look."""
     from loket.demo import run_demo

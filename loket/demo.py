@@ -46,7 +46,7 @@ def ask_command(host: str, port: int) -> str:
 
 
 def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) -> int:
-    """``run_dir``: the services' logs and working files; the state folder unless given."""
+    """``run_dir``: the services' logs; the state folder unless given."""
     configure_logging(level="warning")
     settings = StackSettings()
     run_dir = run_dir or settings.state_dir

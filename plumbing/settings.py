@@ -20,7 +20,7 @@ class LoketSettings(BaseSettings):
     log_format: str = Field("console", description="'console' for people, 'json' for production.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     state_dir: Path = Field(Path(".loket"), description="Folder for local state: the stack's jars, data and logs, "
-                            "faust's working files.")
+                            "and the services' logs.")
     oin: str = Field(
         "00000001999999999000",
         pattern=r"^\d{20}$",

@@ -169,7 +169,7 @@ HTTP_PORTS = ("LOKET_INTAKE_PORT", "LOKET_ROUTER_PORT", "LOKET_CASE_PORT", "LOKE
 def service(env: dict[str, str], tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:  # type: ignore[no-untyped-def]
     """Start ``loket <name>`` processes in the test's deployment; all are stopped after the test.
 
-    Their logs and working files (faust's data folder) stay in the test's own folder, not the user's state folder.
+    Their logs and working files stay in the test's own folder, not the user's state folder.
     """
     started: list[subprocess.Popen] = []
     own = {"LOKET_STATE_DIR": str(tmp_path / "state")}
