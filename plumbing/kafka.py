@@ -74,7 +74,8 @@ def group_id(settings: KafkaSettings, service: str) -> str:
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], attempts: int = BOUNDED_ATTEMPTS,
-                        internal: Iterable[InternalTopic] = (), *, stopping: asyncio.Event | None = None) -> list[str]:
+                        internal: Iterable[InternalTopic] = (), *, stopping: asyncio.Event | None = None,
+                        outage: Outage | None = None) -> list[str]:
     """Create the topics that do not exist yet; returns the names created. Harmless to repeat.
 
     Every topic, a service's internal ones too, must have the deployment's partition count.
@@ -98,7 +99,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
         finally:
             await stop_client(admin, CLIENT_STOP_TIMEOUT)
 
-    await _until_connected(attempt, settings, stopping=stopping, attempts=attempts)
+    await _until_connected(attempt, settings, stopping=stopping, attempts=attempts, outage=outage)
     if created:
         log.info("topics_created", topics=created, partitions=settings.topic_partitions)
     return created
@@ -157,12 +158,13 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProdu
 
 
 async def start_producer(settings: KafkaSettings, attempts: int = BOUNDED_ATTEMPTS, *,
-                         stopping: asyncio.Event | None = None) -> AIOKafkaProducer:
+                         stopping: asyncio.Event | None = None, outage: Outage | None = None) -> AIOKafkaProducer:
     """A started producer, tried again (a new one each time) while the broker cannot be reached.
 
     With ``stopping`` (a service) it is tried until it works, however long the broker is away, and
     ``Stopped`` is raised once ``stopping`` is set. Without it (command-line tools, tests) it gives up
-    after ``attempts`` with ``KafkaUnavailable``.
+    after ``attempts`` with ``KafkaUnavailable``. Failed attempts are told to ``outage``: pass a service's own
+    to tell its start-up's outage once across these calls, and to know why it is not ready yet (``away``).
     """
 
     async def attempt() -> AIOKafkaProducer:
@@ -174,17 +176,17 @@ async def start_producer(settings: KafkaSettings, attempts: int = BOUNDED_ATTEMP
             raise
         return producer
 
-    return await _until_connected(attempt, settings, stopping=stopping, attempts=attempts)
+    return await _until_connected(attempt, settings, stopping=stopping, attempts=attempts, outage=outage)
 
 
 async def start_consumer(consumer: AIOKafkaConsumer, settings: KafkaSettings, attempts: int = BOUNDED_ATTEMPTS, *,
-                         stopping: asyncio.Event | None = None) -> None:
+                         stopping: asyncio.Event | None = None, outage: Outage | None = None) -> None:
     """Start a consumer, tried again while the broker cannot be reached, as ``start_producer`` does.
 
     The same consumer is started again: a start that failed to reach the broker leaves nothing behind.
     Stop it (``stop_client``) also when this raises.
     """
-    await _until_connected(consumer.start, settings, stopping=stopping, attempts=attempts)
+    await _until_connected(consumer.start, settings, stopping=stopping, attempts=attempts, outage=outage)
 
 
 async def stop_client(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient, timeout: float) -> None:
@@ -217,13 +219,13 @@ def broker_not_answering(error: BaseException) -> bool:
 
 
 async def _until_connected(attempt: Callable[[], Awaitable[T]], settings: KafkaSettings, *,
-                           stopping: asyncio.Event | None, attempts: int) -> T:
+                           stopping: asyncio.Event | None, attempts: int, outage: Outage | None) -> T:
     """``attempt()`` with capped, jittered backoff while the broker does not answer, the outage told once.
 
     With ``stopping``: until it works, or ``Stopped``; an attempt to connect holds nothing worth finishing, so
     a stop cancels it at once. Without: ``KafkaUnavailable`` after ``attempts``.
     """
-    outage = Outage("broker")
+    outage = outage or Outage("broker")
     if stopping is not None:
         return await until_it_works(attempt, outage=outage, stopping=stopping, retry_on=broker_not_answering,
                                     grace=0)

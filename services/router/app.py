@@ -23,6 +23,7 @@ from plumbing.kafka import ensure_topics, group_id, start_consumer, start_produc
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
 from plumbing.organisation import Organisation, load_organisation
+from plumbing.outage import Outage
 from plumbing.processor import BatchProcessor, Route
 from schemas.envelope import source_urn
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS
@@ -66,8 +67,9 @@ async def route(settings: RouterSettings, organisation: Organisation, stopping: 
                 running: list[BatchProcessor]) -> None:
     """Route questions until ``stopping`` is set; while the broker is away, start-up waits for it."""
     internal = InternalTopics.of(settings)
+    broker = Outage("broker")  # one for the start-up's steps: an outage across them is told once
     await ensure_topics(settings, [CONTACTS, DECISIONS, CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS],
-                        internal=[internal.party_state, internal.closures], stopping=stopping)
+                        internal=[internal.party_state, internal.closures], stopping=stopping, outage=broker)
     source = source_urn(settings.oin, "loket-router")
     state = PartitionedState(internal.party_state.name)
     records = RouterRecords(settings, state, internal.closures.name, classifier=Classifier(organisation),
@@ -77,7 +79,7 @@ async def route(settings: RouterSettings, organisation: Organisation, stopping: 
         internal.closures.name: Route(records.closure, stateful=True),
         topic_name(settings, CASE_EVENTS): Route(records.case_event),
     }
-    producer = await start_producer(settings, stopping=stopping)
+    producer = await start_producer(settings, stopping=stopping, outage=broker)
     # No silent jump to the end if the changelog's start moved under the reader: fail instead.
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                               auto_offset_reset="none")
@@ -96,8 +98,8 @@ async def route(settings: RouterSettings, organisation: Organisation, stopping: 
     consumer.subscribe(processor.topics, listener=processor)
     running.append(processor)
     try:
-        await start_consumer(reader, settings, stopping=stopping)
-        await start_consumer(consumer, settings, stopping=stopping)
+        await start_consumer(reader, settings, stopping=stopping, outage=broker)
+        await start_consumer(consumer, settings, stopping=stopping, outage=broker)
         log.info("router_started", subjects=len(organisation.subjects))
         await processor.run(stopping)
     finally:

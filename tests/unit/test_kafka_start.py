@@ -13,8 +13,10 @@ from structlog.testing import capture_logs
 from plumbing import kafka
 from plumbing.exceptions import KafkaUnavailable, Stopped
 from plumbing.kafka import BOUNDED_ATTEMPTS, ensure_topics, start_producer, stop_client
+from plumbing.outage import Outage
 from plumbing.settings import KafkaSettings
 from schemas.topics import CONTACTS, DECISIONS
+from tests.realstack import eventually
 
 SETTINGS = KafkaSettings(kafka_bootstrap="broker.invalid:9092", topic_prefix="p.", topic_partitions=2)
 
@@ -59,6 +61,17 @@ async def test_a_service_keeps_trying_past_a_tools_attempts_and_tells_the_outage
     assert producer is clients.made[-1] and len(clients.made) == BOUNDED_ATTEMPTS * 2 + 1
     assert all(failed.stopped for failed in clients.made[:-1]) and not producer.stopped
     assert [line["event"] for line in told] == ["dependency_unavailable", "dependency_available_again"]
+
+
+async def test_a_services_own_outage_says_the_broker_is_away_while_start_up_waits_for_it(monkeypatch):
+    clients = Clients(failures=None)
+    monkeypatch.setattr(kafka, "make_producer", clients)
+    broker, stopping = Outage("broker"), asyncio.Event()
+    starting = asyncio.ensure_future(start_producer(SETTINGS, stopping=stopping, outage=broker))
+    await eventually(lambda: broker.away, timeout=5, interval=0.01)
+    clients.failures = len(clients.made)  # the broker is back
+    await starting
+    assert not broker.away
 
 
 async def test_a_tool_gives_up_after_its_attempts_naming_the_broker(monkeypatch):
