@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from dataclasses import dataclass
 
+import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from loket import stack
 from plumbing.kafka import ensure_topics
-from plumbing.settings import KafkaSettings
 from schemas.topics import ALL_TOPICS, DECISIONS
+from services.case.settings import CaseSettings
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
 from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_router_rules import by_contact, question
-from tests.realstack import Topics, eventually
+from tests.realstack import Topics, eventually, http_ports
 
 pytestmark = pytest.mark.integration
 QUESTION = {"channel": "web", "text": "Mijn kliko is kapot"}
 PUBLISH_TIMEOUT = 2.0
-#: Seconds the broker stays away: beyond aiokafka's request timeout (30 s), where the router used to exit.
-OUTAGE = 40
+#: Seconds the broker stays away: beyond every client's timeout (aiokafka's requests: 30 s).
+OUTAGE = 60
 
 
 async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_again_when_it_is_back(
@@ -63,26 +67,117 @@ async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_a
     assert about_it == ["dependency_unavailable", "dependency_available_again"], told
 
 
-async def test_the_router_rides_out_a_broker_outage_longer_than_every_client_timeout(throwaway_stack, service, env,
-                                                                                       tmp_path):
+@dataclass
+class Answer:
+    status: int
+    seconds: float
+    retry_after: str | None
+    contact_id: str | None
+
+
+async def keep_asking(intake: str, answers: list[Answer], stop: asyncio.Event) -> None:
+    """Post questions to the intake one after another until ``stop``, noting every answer."""
+    texts = ("Mijn kliko is kapot", "paspoort aanvragen")  # a case, and an answer at once
+    async with httpx.AsyncClient(base_url=intake, timeout=60) as client:
+        n = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            response = await client.post("/v1/questions", json={"channel": "web", "text": texts[n % 2]})
+            answers.append(Answer(response.status_code, time.monotonic() - started, response.headers.get("retry-after"),
+                                  response.json().get("contact_id") if response.status_code == 202 else None))
+            n += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.05)  # a steady trickle, not a flood
+
+
+async def test_every_service_rides_out_a_broker_outage_of_a_minute_and_nothing_is_lost(throwaway_stack, service,
+                                                                                      tmp_path):
     await stack.up(throwaway_stack)
-    topics = Topics(KafkaSettings(kafka_bootstrap=throwaway_stack.kafka_bootstrap, topic_prefix=env["LOKET_TOPIC_PREFIX"],
-                                  topic_partitions=2))
-    await ensure_topics(topics.settings, ALL_TOPICS)
-    router = service("router", LOKET_KAFKA_BOOTSTRAP=throwaway_stack.kafka_bootstrap, LOKET_ROUTER_BATCH_SIZE="20")
-    before = [question(f"before-{n}", party=PARTIES[n % 5], subject_code="paspoort-id") for n in range(3000)]
-    after = [question(f"after-{n}", party=PARTIES[n % 5], subject_code="paspoort-id") for n in range(100)]
-    await ask(topics, before)
+    settings = CaseSettings(kafka_bootstrap=throwaway_stack.kafka_bootstrap, topic_prefix="outage.",
+                            topic_partitions=2, database_url=throwaway_stack.database_url)
+    topics = Topics(settings)
+    await ensure_topics(settings, ALL_TOPICS)
+    ports = http_ports()
+    deployment = {"LOKET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "LOKET_TOPIC_PREFIX": settings.topic_prefix,
+                  "LOKET_DATABASE_URL": settings.database_url.get_secret_value(), **ports,
+                  "LOKET_INTAKE_PUBLISH_TIMEOUT_SECONDS": str(PUBLISH_TIMEOUT), "LOKET_ROUTER_BATCH_SIZE": "20"}
+    names = ("intake", "router", "cases", "norms")
+    processes = {name: service(name, **deployment) for name in names}
+    port_of = {"intake": "LOKET_INTAKE_PORT", "router": "LOKET_ROUTER_PORT", "cases": "LOKET_CASE_PORT",
+               "norms": "LOKET_NORMS_PORT"}
+    urls = {name: f"http://127.0.0.1:{ports[port_of[name]]}" for name in names}
+    for name in names:
+        await eventually(lambda: _ready(urls[name], processes), timeout=120, interval=0.5)
+
+    streamed = [question(f"stream-{n}", party=PARTIES[n % 5], subject_code="container-kapot") for n in range(3000)]
+    await ask(topics, streamed)
     await topics.read(DECISIONS, until=lambda rs: len(rs) >= 300, timeout=90)
+    answers: list[Answer] = []
+    stop_asking = asyncio.Event()
+    asking = asyncio.create_task(keep_asking(urls["intake"], answers, stop_asking))
+    await eventually(lambda: sum(a.status == 202 for a in answers) >= 20, timeout=60)
 
-    stack.down(throwaway_stack, only=("kafka",))  # mid-stream: the router has batches in hand
+    stack.down(throwaway_stack, only=("kafka",))  # mid-stream: every service has work in hand
+    down_at = len(answers)
     await asyncio.sleep(OUTAGE)  # the outage itself is what is under test: longer than any client timeout (30 s)
-    assert router.poll() is None, "the router exited while the broker was away"
+    assert not [name for name, p in processes.items() if p.poll() is not None], "a service exited"
+    for name in ("router", "cases", "norms"):
+        assert (await _health(urls[name], "ready")).status_code == 503, name
+        assert (await _health(urls[name], "live")).status_code == 200, name
     await stack.up(throwaway_stack)
+    await eventually(lambda: sum(a.status == 202 for a in answers[down_at:]) >= 20, timeout=120, interval=1.0)
+    stop_asking.set()
+    await asking
 
-    await ask(topics, after)
-    decided = await topics.read(DECISIONS, until=lambda rs: {q.data.contact_id for q in before + after} <= set(
-        by_contact(rs)), timeout=180)
-    assert router.poll() is None and decided
-    told = (tmp_path / "router.log").read_text()
-    assert told.count("dependency_unavailable") <= 1 and told.count("aiokafka") <= 40, told[-4000:]
+    during = [a for a in answers[down_at:] if a.status != 202]
+    assert during and all(a.status == 503 and a.retry_after for a in during), {a.status for a in during}
+    assert max(a.seconds for a in during) < PUBLISH_TIMEOUT + 3, max(a.seconds for a in during)
+    accepted = {a.contact_id for a in answers if a.status == 202} | {q.data.contact_id for q in streamed}
+    decided = by_contact(await topics.read(DECISIONS, until=lambda rs: accepted <= set(by_contact(rs)), timeout=240))
+    cases = {d.case_id for d in decided.values() if d.outcome == "escalated"}
+    assert cases, "no question became a case: the test proves nothing about the case service"
+    await eventually(lambda: _stored_cases(settings, cases), timeout=180, interval=1.0)
+    await eventually(lambda: _counted(urls["norms"], len(decided)), timeout=120, interval=1.0)
+    for name in names:
+        assert (await _health(urls[name], "ready")).status_code == 200, name
+    assert not [name for name, p in processes.items() if p.poll() is not None], "a service exited"
+
+    for name in names:
+        told = (tmp_path / f"{name}.log").read_text().splitlines()
+        about_it = [line for line in told if any(word in line for word in OUTAGE_WORDS)]
+        assert len(about_it) <= 12, f"{name}: " + "\n".join(about_it[:40])
+        assert not any("Traceback" in line for line in told), name
+
+
+#: What a line about the broker's outage says (our own outage lines, and any client's complaint).
+OUTAGE_WORDS = ("dependency_", "aiokafka", "faust", "mode.", "Connection", "Timeout", "NotAvailable")
+
+
+async def _health(url: str, which: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.get(f"{url}/health/{which}")
+
+
+async def _ready(url: str, processes: dict) -> bool:
+    assert not [name for name, p in processes.items() if p.poll() is not None], "a service exited while starting"
+    try:
+        return (await _health(url, "ready")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def _stored_cases(settings: CaseSettings, cases: set[str]) -> bool:
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        stored = {r["case_id"] for r in await conn.fetch("SELECT case_id FROM cases WHERE case_id = ANY($1)", list(cases))}
+        return stored == cases
+    finally:
+        await conn.close()
+
+
+async def _counted(norms: str, decisions: int) -> bool:
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{norms}/metrics")).text
+    counted = sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                  if sample.name == "loket_decisions_total")
+    return counted == decisions
