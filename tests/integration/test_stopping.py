@@ -59,6 +59,10 @@ async def nothing(url: str) -> None:
     pass
 
 
+async def no_work(topics: Topics, url: str) -> None:
+    pass  # a service whose own outage test stops it with work in hand
+
+
 @dataclass(frozen=True)
 class Subject:
     """A service under test: the setting of its HTTP port, the work it gets while the broker is there, what it
@@ -77,6 +81,7 @@ SUBJECTS = [
     # uvicorn raises SIGTERM again once it has shut down: the intake ends by the signal.
     Subject("intake", "LOKET_INTAKE_PORT", take_questions, question_left_unacknowledged,
             exit_codes=(-signal.SIGTERM,)),
+    Subject("norms", "LOKET_NORMS_PORT", no_work),
 ]
 
 
