@@ -42,7 +42,7 @@ from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
 from plumbing.exceptions import ConsumerFenced, StateUnavailable, Stopped
 from plumbing.health import broker_unreachable
-from plumbing.kafka import Record, send_all
+from plumbing.kafka import CLIENT_STOP_TIMEOUT, Record, send_all, stop_client
 from plumbing.outage import Outage
 from plumbing.retry import broker_away, until_it_works
 
@@ -83,7 +83,7 @@ class Sender:
                 raise
             log.warning("producer_renewed", reason=type(exc).__name__)
             old, self.producer = self.producer, await self.renew()
-            await old.stop()
+            await stop_client(old, CLIENT_STOP_TIMEOUT)  # what it still holds is sent again by the new one
             raise KafkaConnectionError(f"producer renewed after {type(exc).__name__}") from exc
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -86,27 +86,30 @@ async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
 async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Readiness) -> None:
     await until_it_works(lambda: migrate_database(settings), outage=readiness.database, stopping=stopping,
                          retry_on=database_away)
-    await ensure_topics(settings, [CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS], stopping=stopping)
+    await ensure_topics(settings, [CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS], stopping=stopping,
+                        outage=readiness.broker)
     # No connection is made before one is needed, and a connection lost is replaced when next acquired.
     pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=4)
     source = source_urn(settings.oin, "loket-cases")
     store = PgCaseStore(pool)
-    renew = lambda: start_producer(settings, stopping=stopping)  # noqa: E731 - for a producer that broke
+
+    def producer() -> Awaitable[AIOKafkaProducer]:  # also a new one, for one whose idempotence state broke
+        return start_producer(settings, stopping=stopping, outage=readiness.broker)
+
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(_close_pool, pool)
-        publisher = OutboxPublisher(await start_producer(settings, stopping=stopping), settings, stopping=stopping,
-                                    renew=renew)
+        publisher = OutboxPublisher(await producer(), settings, stopping=stopping, renew=producer)
         stack.push_async_callback(lambda: stop_client(publisher.producer, CLIENT_STOP_TIMEOUT))  # a renewed one too
         requests = Route(batch=CaseRequests(store, settings, source, stopping))
         processor = BatchProcessor(
-            _consumer(settings), await start_producer(settings, stopping=stopping),
+            _consumer(settings), await producer(),
             {topic_name(settings, CASE_REQUESTS): requests}, dead_letters=topic_name(settings, DEAD_LETTERS),
-            source=source, name=SERVICE, batch_size=settings.case_batch_size, renew_producer=renew)
+            source=source, name=SERVICE, batch_size=settings.case_batch_size, renew_producer=producer)
         stack.push_async_callback(lambda: stop_client(processor.producer, CLIENT_STOP_TIMEOUT))
         consumer = processor.consumer
         consumer.subscribe(processor.topics, listener=processor)
         stack.push_async_callback(lambda: stop_client(consumer, CLIENT_STOP_TIMEOUT))
-        await start_consumer(consumer, settings, stopping=stopping)
+        await start_consumer(consumer, settings, stopping=stopping, outage=readiness.broker)
         readiness.store, readiness.producer = store, lambda: processor.producer
         log.info("cases_started")
         async with asyncio.TaskGroup() as tasks:

@@ -82,6 +82,7 @@ SUBJECTS = [
     Subject("intake", "LOKET_INTAKE_PORT", take_questions, question_left_unacknowledged,
             exit_codes=(-signal.SIGTERM,)),
     Subject("norms", "LOKET_NORMS_PORT", no_work),
+    Subject("cases", "LOKET_CASE_PORT", no_work),
 ]
 
 
