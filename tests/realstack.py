@@ -220,6 +220,47 @@ async def eventually(check: Callable[[], object], timeout: float = 60.0, interva
         await asyncio.sleep(interval)
 
 
+async def health(url: str, which: str = "ready") -> httpx.Response:
+    """A service's ``/health/<which>`` answer (a readiness probe may wait a few seconds for a dependency)."""
+    async with httpx.AsyncClient(timeout=15) as client:
+        return await client.get(f"{url}/health/{which}")
+
+
+async def readiness(url: str) -> str:
+    """``ready``, the reason a service gives for not being ready, or ``unreachable`` when it does not answer."""
+    try:
+        answer = await health(url, "ready")
+    except httpx.TransportError:
+        return "unreachable"
+    return "ready" if answer.status_code == 200 else answer.json()["detail"]
+
+
+async def decisions_counted(norms: str) -> float:
+    """``loket_decisions_total`` on the norms service's ``/metrics``, over every outcome and channel."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"{norms}/metrics")).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "loket_decisions_total")
+
+
+async def deployment_on(throwaway: StackSettings, prefix: str) -> CaseSettings:
+    """A test's own stack up, with a deployment's topics on it (under ``prefix``) and its database."""
+    await stack.up(throwaway)
+    settings = CaseSettings(kafka_bootstrap=throwaway.kafka_bootstrap, topic_prefix=prefix, topic_partitions=2,
+                            database_url=throwaway.database_url)
+    await ensure_topics(settings, ALL_TOPICS)
+    return settings
+
+
+def deployment_env(settings: CaseSettings) -> dict[str, str]:
+    """The ``LOKET_*`` variables that put a service on a deployment."""
+    return {"LOKET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "LOKET_TOPIC_PREFIX": settings.topic_prefix,
+            "LOKET_TOPIC_PARTITIONS": str(settings.topic_partitions),
+            "LOKET_DATABASE_URL": settings.database_url.get_secret_value()}
+
+
 async def wait_healthy(url: str, timeout: float = 90.0, process: subprocess.Popen | None = None) -> None:
     """Wait until a Loket HTTP service at ``url`` answers its health check; fail the test after ``timeout``,
     or at once when its ``process`` has stopped."""

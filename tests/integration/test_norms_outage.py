@@ -9,9 +9,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from loket import stack
 from plumbing.kafka import ensure_topics
@@ -20,7 +18,7 @@ from plumbing.settings import KafkaSettings, StackSettings
 from schemas import DecisionData, Outcome, RoutingDecided
 from schemas.topics import DEAD_LETTERS, DECISIONS
 from tests.builders import NOW, SOURCE
-from tests.realstack import Topics, eventually, free_port, wait_healthy
+from tests.realstack import Topics, decisions_counted, eventually, free_port, health, readiness, wait_healthy
 
 pytestmark = pytest.mark.integration
 #: Seconds the broker stays away: beyond every client timeout (aiokafka's requests: 30 s).
@@ -50,25 +48,6 @@ def decisions(tag: str, count: int) -> list[tuple[bytes, bytes]]:
     return records
 
 
-async def counted(url: str) -> float:
-    """``loket_decisions_total`` over every outcome and channel."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"{url}/metrics")).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == "loket_decisions_total")
-
-
-async def health(url: str, which: str) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=15) as client:  # a readiness probe waits up to 3 s for the broker
-        return await client.get(f"{url}/health/{which}")
-
-
-async def readiness(url: str) -> str:
-    """``ready``, or the reason the service gives for not being ready."""
-    answer = await health(url, "ready")
-    return "ready" if answer.status_code == 200 else answer.json()["detail"]
-
-
 async def norms_on(throwaway_stack: StackSettings, service: Callable[..., subprocess.Popen],
                    env: dict[str, str]) -> tuple[Topics, subprocess.Popen, str]:
     """The test's stack up, the deployment's topics on it, and ``loket norms`` on them, ready."""
@@ -94,7 +73,7 @@ async def _broker_away(url: str) -> bool:
 
 
 async def _counts(url: str, expected: int) -> bool:
-    return await counted(url) == expected
+    return await decisions_counted(url) == expected
 
 
 async def test_norms_ride_out_a_minute_without_the_broker_and_count_every_decision_once(
@@ -120,7 +99,7 @@ async def test_norms_ride_out_a_minute_without_the_broker_and_count_every_decisi
     await topics.produce_many(DECISIONS, after + again)
     await eventually(lambda: _counts(url, len(before) + len(after)), timeout=120, interval=1.0)
     await eventually(lambda: topics.consumed_all("norms", DECISIONS), timeout=60, interval=1.0)
-    assert await counted(url) == len(before) + len(after)  # still: nothing was counted twice meanwhile
+    assert await decisions_counted(url) == len(before) + len(after)  # still: nothing was counted twice meanwhile
     assert await readiness(url) == "ready" and norms.poll() is None
     told = log.read_text().splitlines()[quiet_until:]
     about_it = [line for line in told if any(word in line for word in OUTAGE_WORDS)]

@@ -18,7 +18,7 @@ from plumbing.settings import KafkaSettings
 from schemas.topics import DECISIONS
 from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_router_rules import question
-from tests.realstack import Topics, eventually, free_port, wait_healthy
+from tests.realstack import Topics, eventually, free_port, readiness, wait_healthy
 
 pytestmark = pytest.mark.integration
 #: LOKET_STOP_TIMEOUT_SECONDS's default: the bound every service is held to.
@@ -27,13 +27,6 @@ STOP_TIMEOUT = 10.0
 #: start-up used to give up, and beyond the most a tool waits before it gives up (25 s, ``BOUNDED_ATTEMPTS``).
 AWAY_AT_START = 35
 BROKER_AWAY = "not ready: broker unreachable"
-
-
-async def readiness(url: str) -> str:
-    """``ready``, or the reason the service gives for not being ready."""
-    async with httpx.AsyncClient(timeout=15) as client:
-        answer = await client.get(f"{url}/health/ready")
-    return "ready" if answer.status_code == 200 else answer.json()["detail"]
 
 
 async def route_questions(topics: Topics, url: str) -> None:
