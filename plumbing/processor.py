@@ -57,6 +57,8 @@ Expire = Callable[[int, bytes], bytes | None]
 #: A producer's errors after which it cannot go on, but a new one can.
 PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId)
 SWEEP_INTERVAL = 1.0
+#: Seconds a fetch may wait (for records, or for a rebalance to finish) before the loop looks around.
+FETCH_PATIENCE = 2.0
 #: Seconds without a send or commit after which the processor asks the broker whether it is there, so that
 #: an outage is told (and its end) also while there is nothing to process.
 PROBE_INTERVAL = 10.0
@@ -152,7 +154,7 @@ class BatchProcessor(ConsumerRebalanceListener):
         try:
             while not stopping.is_set():
                 self._follow_restore()
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                batches = await self._fetch()
                 if batches:
                     async with self._lock:
                         await self._process(batches)
@@ -166,6 +168,16 @@ class BatchProcessor(ConsumerRebalanceListener):
             if self._restoring is not None:  # stop reading back before the reader is closed
                 self._restoring.cancel()
                 await asyncio.gather(self._restoring, return_exceptions=True)
+
+    async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The next batch, or none within ``FETCH_PATIENCE`` seconds. aiokafka's fetch waits without a bound for
+        a rebalance to finish, which it cannot while the broker is away; the loop must go on meanwhile (to see
+        a stop, and to ask the broker). Cancelling the fetch is safe: it takes records only once it returns."""
+        try:
+            async with asyncio.timeout(FETCH_PATIENCE):  # in this task: no step between the fetch and the batch
+                return await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+        except TimeoutError:
+            return {}
 
     def _follow_restore(self) -> None:
         """Start reading back the paused partitions' state, or raise what stopped the last read-back."""

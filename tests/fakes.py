@@ -111,7 +111,11 @@ class FakeConsumer:
             raise AssertionError("aiokafka refuses to resume a partition it is not assigned")
         self.paused -= set(partitions)
 
+    rejoining = False  # then a fetch waits, as aiokafka's does for a rebalance the broker's absence holds up
+
     async def getmany(self, timeout_ms: int, max_records: int):
+        if self.rejoining:
+            await asyncio.Event().wait()
         if not self.batches:
             await asyncio.sleep(0)
             return {}

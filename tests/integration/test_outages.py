@@ -147,6 +147,8 @@ async def test_every_service_rides_out_a_broker_outage_of_a_minute_and_nothing_i
         print(f"{name}: {len(about_it)} lines about the outage")
         assert len(about_it) <= 12, f"{name}: " + "\n".join(about_it[:40])
         assert not any("Traceback" in line for line in told), name
+        told_it = " ".join(told)
+        assert "dependency_unavailable" in told_it and "dependency_available_again" in told_it, name  # start, end
 
 
 #: What a line about the broker's outage says (our own outage lines, and any client's complaint).

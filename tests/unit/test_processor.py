@@ -363,3 +363,18 @@ async def test_an_idle_processor_finds_an_outage_by_asking_the_broker_and_tells_
         await running
     about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
     assert about_it == ["dependency_unavailable", "dependency_available_again"]
+
+
+async def test_a_fetch_held_up_by_a_rebalance_that_cannot_finish_neither_hides_the_outage_nor_holds_up_a_stop(
+        monkeypatch):
+    monkeypatch.setattr(processor, "PROBE_INTERVAL", 0.01)
+    monkeypatch.setattr(processor, "FETCH_PATIENCE", 0.05)
+    r = await rig()
+    r.consumer.rejoining, r.proc.producer.client.away = True, True
+    stopping = asyncio.Event()
+    with capture_logs() as told:
+        running = asyncio.create_task(r.proc.run(stopping))
+        await eventually(lambda: any(line["event"] == "dependency_unavailable" for line in told), timeout=10,
+                         interval=0.02)
+        stopping.set()
+        await asyncio.wait_for(running, 2)
