@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaConnectionError, OutOfOrderSequenceNumber, UnknownProducerId
+from aiokafka.errors import (CommitFailedError, KafkaConnectionError, KafkaTimeoutError, OutOfOrderSequenceNumber,
+                             UnknownProducerId)
 
 from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
@@ -59,6 +60,8 @@ PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId)
 SWEEP_INTERVAL = 1.0
 #: Seconds a fetch may wait (for records, or for a rebalance to finish) before the loop looks around.
 FETCH_PATIENCE = 2.0
+#: Seconds a commit may take before it counts as failed (and is tried again, the outage told).
+COMMIT_PATIENCE = 10.0
 #: Seconds without a send or commit after which the processor asks the broker whether it is there, so that
 #: an outage is told (and its end) also while there is nothing to process.
 PROBE_INTERVAL = 10.0
@@ -257,8 +260,9 @@ class BatchProcessor(ConsumerRebalanceListener):
         if not offsets:
             return
         try:
-            await until_it_works(lambda: self._consumer.commit(offsets), outage=self._broker, stopping=self._stopping,
+            await until_it_works(lambda: self._commit_once(offsets), outage=self._broker, stopping=self._stopping,
                                  retry_on=broker_away)
+            self._next_probe = time.monotonic() + PROBE_INTERVAL  # the broker took it: no need to ask
             self._committed.update((tp, o) for tp, o in offsets.items() if self._routes[tp.topic].stateful)
         except CommitFailedError as exc:
             # Not a normal rebalance (the revocation waits for this commit): the group has moved on
@@ -266,6 +270,15 @@ class BatchProcessor(ConsumerRebalanceListener):
             # whoever owns its partitions, and its output went out before, so it is not lost.
             log.error("commit_refused_stopping", partitions=len(offsets))
             raise ConsumerFenced("the consumer group refused the commit: this process was thrown out") from exc
+
+    async def _commit_once(self, offsets: dict[TopicPartition, int]) -> None:
+        """One commit, in ``COMMIT_PATIENCE`` seconds: aiokafka's waits without a bound for the group's coordinator,
+        so an outage would neither be told nor end the wait. Committing again is harmless."""
+        try:
+            async with asyncio.timeout(COMMIT_PATIENCE):
+                await self._consumer.commit(offsets)
+        except TimeoutError as exc:
+            raise KafkaTimeoutError(f"no commit within {COMMIT_PATIENCE:g}s: the group's coordinator is away") from exc
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand is sent and committed first

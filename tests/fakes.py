@@ -135,7 +135,12 @@ class FakeConsumer:
 
     commits_allowed: int | None = None  # then the group throws this process out
 
+    coordinator_away_for = 0  # this many commits wait for a coordinator, as aiokafka's do while the broker is away
+
     async def commit(self, offsets):
+        if self.coordinator_away_for:
+            self.coordinator_away_for -= 1
+            await asyncio.Event().wait()
         if self.commits_allowed is not None and sum(e[0] == "commit" for e in self.journal) >= self.commits_allowed:
             raise CommitFailedError("the group has already rebalanced")
         self.journal.append(("commit", {tp.partition: o for tp, o in offsets.items()}))

@@ -378,3 +378,15 @@ async def test_a_fetch_held_up_by_a_rebalance_that_cannot_finish_neither_hides_t
                          interval=0.02)
         stopping.set()
         await asyncio.wait_for(running, 2)
+
+
+async def test_a_commit_waiting_for_a_coordinator_that_is_away_is_tried_again_and_the_outage_told(monkeypatch):
+    monkeypatch.setattr(processor, "COMMIT_PATIENCE", 0.05)
+    r = await rig()
+    r.consumer.coordinator_away_for = 2
+    r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
+    with capture_logs() as told:
+        await r.run_until_committed()
+    assert r.journal[-1] == ("commit", {0: 6})
+    about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
+    assert about_it == ["dependency_unavailable", "dependency_available_again"]
