@@ -144,6 +144,25 @@ async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings
         pass  # another service created it between our list and create
 
 
+#: How long a group member may go without fetching before aiokafka takes it out of its group: a day, since a
+#: processor holding a batch waits for an absent broker or database as long as it is away, and must still
+#: own the batch's partitions when it commits (heartbeats, sent from aiokafka's own task, go on meanwhile).
+MAX_POLL_INTERVAL_MS = 24 * 60 * 60 * 1000
+
+
+def group_consumer(settings: KafkaSettings, service: str, **overrides: object) -> AIOKafkaConsumer:
+    """A consumer in a service's group with explicit commits, from the start of topics new to the group."""
+    config: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": group_id(settings, service),
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_interval_ms": MAX_POLL_INTERVAL_MS,
+    }
+    config.update(overrides)
+    return AIOKafkaConsumer(**config)
+
+
 def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas: an accepted event is not lost."""
     config: dict[str, object] = {

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from plumbing.exceptions import Stopped
 from plumbing.health import PROBE_TIMEOUT, broker_unreachable, health_app, serve_http
-from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_id, start_consumer, start_producer,
+from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
                             stop_client, topic_name)
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
@@ -102,7 +102,7 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
         stack.push_async_callback(lambda: stop_client(publisher.producer, CLIENT_STOP_TIMEOUT))  # a renewed one too
         requests = Route(batch=CaseRequests(store, settings, source, stopping))
         processor = BatchProcessor(
-            _consumer(settings), await producer(),
+            group_consumer(settings, SERVICE), await producer(),
             {topic_name(settings, CASE_REQUESTS): requests}, dead_letters=topic_name(settings, DEAD_LETTERS),
             source=source, name=SERVICE, batch_size=settings.case_batch_size, renew_producer=producer)
         stack.push_async_callback(lambda: stop_client(processor.producer, CLIENT_STOP_TIMEOUT))
@@ -115,11 +115,6 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(processor.run(stopping))
             tasks.create_task(relay_outbox(PgOutbox(pool), publisher, settings.outbox_interval_seconds, stopping))
-
-
-def _consumer(settings: CaseSettings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id(settings, SERVICE),
-                            enable_auto_commit=False, auto_offset_reset="earliest")
 
 
 async def _close_pool(pool: asyncpg.Pool) -> None:

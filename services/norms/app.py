@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from plumbing.deadletters import decode_event
 from plumbing.health import broker_unreachable, serve_http
-from plumbing.kafka import Record, ensure_topics, group_id, start_consumer, start_producer, stop_client, topic_name
+from plumbing.kafka import (Record, ensure_topics, group_consumer, start_consumer, start_producer, stop_client,
+                            topic_name)
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
 from plumbing.processor import BatchProcessor, Handler, Route
@@ -72,8 +73,7 @@ async def measure(settings: NormsSettings, stopping: asyncio.Event, running: lis
     source = source_urn(settings.oin, "loket-norms")
     producer = await start_producer(settings, stopping=stopping)  # for dead letters only
     # The group faust's agent committed in: the switch from faust carries on where it stopped.
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id(settings, SERVICE),
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = group_consumer(settings, SERVICE)
     routes = {topic_name(settings, DECISIONS): Route(decision_handler(OutcomeTally(), RecentIds()))}
     processor = BatchProcessor(consumer, producer, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
                                source=source, name=SERVICE, batch_size=settings.norms_batch_size,

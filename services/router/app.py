@@ -19,7 +19,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
 from plumbing.health import broker_unreachable, health_app, serve_http
-from plumbing.kafka import ensure_topics, group_id, start_consumer, start_producer, stop_client, topic_name
+from plumbing.kafka import ensure_topics, group_consumer, start_consumer, start_producer, stop_client, topic_name
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
 from plumbing.organisation import Organisation, load_organisation
@@ -83,14 +83,8 @@ async def route(settings: RouterSettings, organisation: Organisation, stopping: 
     # No silent jump to the end if the changelog's start moved under the reader: fail instead.
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                               auto_offset_reset="none")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=group_id(settings, SERVICE),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        # Range, not round-robin: partition p of the contacts and of the closures go to the same process.
-        partition_assignment_strategy=(RangePartitionAssignor,),
-    )
+    # Range, not round-robin: partition p of the contacts and of the closures go to the same process.
+    consumer = group_consumer(settings, SERVICE, partition_assignment_strategy=(RangePartitionAssignor,))
     processor = BatchProcessor(consumer, producer, routes, reader=reader, state=state,
                                dead_letters=topic_name(settings, DEAD_LETTERS), source=source, name=SERVICE,
                                batch_size=settings.router_batch_size, expire=records.expire,

@@ -149,3 +149,11 @@ async def test_a_stop_that_hangs_is_abandoned_after_its_timeout():
         await stop_client(Hangs(), 0.1)  # type: ignore[arg-type]
     assert time.monotonic() - started < 1 and cancelled.is_set()
     assert [line["event"] for line in told] == ["kafka_client_stop_abandoned"]
+
+
+async def test_a_group_member_waiting_for_an_absent_dependency_is_not_taken_out_of_its_group_for_not_fetching():
+    from plumbing.kafka import MAX_POLL_INTERVAL_MS, group_consumer
+
+    consumer = group_consumer(KafkaSettings(topic_prefix="t."), "cases")
+    assert consumer._max_poll_interval_ms == MAX_POLL_INTERVAL_MS >= 24 * 60 * 60 * 1000  # aiokafka's default: 5 min
+    assert consumer._group_id == "t.loket-cases" and consumer._enable_auto_commit is False
