@@ -60,6 +60,8 @@ PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId)
 SWEEP_INTERVAL = 1.0
 #: Seconds a fetch may wait (for records, or for a rebalance to finish) before the loop looks around.
 FETCH_PATIENCE = 2.0
+#: Seconds between two questions to a broker that went away, before a batch is handed to the producer again.
+BROKER_PAUSE = 1.0
 #: Seconds a commit may take before it counts as failed (and is tried again, the outage told).
 COMMIT_PATIENCE = 10.0
 #: Seconds without a send or commit after which the processor asks the broker whether it is there, so that
@@ -69,16 +71,28 @@ SWEEP_CHUNK = 1000
 
 
 class Sender:
-    """Sends batches on a producer, and renews a producer whose idempotence state broke (with ``renew``)."""
+    """Sends batches on a producer, and renews a producer whose idempotence state broke (with ``renew``).
 
-    def __init__(self, producer: AIOKafkaProducer,
-                 renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
+    Once a send failed because the broker is away, the next waits until the broker answers a metadata request
+    (asking every ``BROKER_PAUSE`` seconds, each failure told to ``outage``) before it hands the producer
+    records: aiokafka's producer, holding records for partitions it believes leaderless, asks for metadata
+    again at once each time the connection is refused, and so spins for as long as the broker is away.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,
+                 outage: Outage | None = None) -> None:
         self.producer = producer
         self.renew = renew  # a new producer, for one whose idempotence state broke
+        self.outage = outage or Outage("broker")
+        self._broker_left = False  # the last send failed because the broker is away
 
     async def send_once(self, records: list[Record]) -> None:
         """Send the records and wait until Kafka has them all. A renewed producer's batch raises a retriable
         error: the caller tries the batch again, on the new producer."""
+        if self._broker_left:
+            while await broker_unreachable(self.producer.client):
+                self.outage.failed("no answer to a metadata request")
+                await asyncio.sleep(BROKER_PAUSE)  # the wait for the broker itself, cut short by a stop
         try:
             await send_all(self.producer, records)
         except PRODUCER_BROKEN as exc:
@@ -90,6 +104,10 @@ class Sender:
             old, self.producer = self.producer, await self.renew()
             await stop_client(old, CLIENT_STOP_TIMEOUT)  # what it still holds is sent again by the new one
             raise KafkaConnectionError(f"producer renewed after {type(exc).__name__}") from exc
+        except Exception as exc:
+            self._broker_left = broker_away(exc)
+            raise
+        self._broker_left = False
 
 
 @dataclass(frozen=True)
@@ -117,7 +135,8 @@ class BatchProcessor(ConsumerRebalanceListener):
                  name: str, batch_size: int, expire: Expire | None = None,
                  renew_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
         self._consumer = consumer
-        self._sender = Sender(producer, renew_producer)
+        self._broker = Outage("broker")
+        self._sender = Sender(producer, renew_producer, self._broker)
         if any(route.stateful for route in routes.values()) and (reader is None or state is None):
             raise ValueError("stateful routes need the state and a reader of its changelog")
         self._reader = reader  # group-less, for reading the changelog back
@@ -133,7 +152,6 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._expire = expire
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         self._stopping = asyncio.Event()
-        self._broker = Outage("broker")
         self._next_probe = time.monotonic() + PROBE_INTERVAL
 
     @property

@@ -76,10 +76,10 @@ class OutboxPublisher:
 
     def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings, *, stopping: asyncio.Event | None = None,
                  renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
-        self._sender = Sender(producer, renew)
+        self.broker = Outage("broker")
+        self._sender = Sender(producer, renew, self.broker)
         self._settings = settings
         self._stopping = stopping or asyncio.Event()
-        self.broker = Outage("broker")
 
     @property
     def producer(self) -> AIOKafkaProducer:

@@ -390,3 +390,22 @@ async def test_a_commit_waiting_for_a_coordinator_that_is_away_is_tried_again_an
     assert r.journal[-1] == ("commit", {0: 6})
     about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
     assert about_it == ["dependency_unavailable", "dependency_available_again"]
+
+
+async def test_after_the_broker_left_no_records_go_to_the_producer_before_the_broker_answers_again(monkeypatch):
+    monkeypatch.setattr(processor, "BROKER_PAUSE", 0.01)
+    r = await rig()
+    producer, tries = r.proc.producer, []
+    send = producer.send
+
+    async def counted_send(*args, **kwargs):
+        tries.append(producer.client.away)
+        return await send(*args, **kwargs)
+
+    producer.send, producer.away_for, producer.client.away = counted_send, 1, True
+    r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
+    running = asyncio.create_task(r.run_until_committed())
+    await eventually(lambda: producer.client.asked >= 5, timeout=10, interval=0.01)
+    producer.client.away = False
+    await running
+    assert tries[0] is True and True not in tries[1:]  # one try found the broker gone; none before it was back
