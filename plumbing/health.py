@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 
+import asyncpg
 import uvicorn
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
@@ -55,6 +56,21 @@ def health_app(title: str, ready: ReadyCheck) -> FastAPI:
     add_metrics_endpoint(app)
     add_health_endpoints(app, ready)
     return app
+
+
+async def database_unreachable(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether PostgreSQL does not answer ``SELECT 1`` within ``timeout`` seconds, on a connection of the probe's
+    own: a probe given up on must never leave a connection of the service's pool in a state of its making."""
+    try:
+        async with asyncio.timeout(timeout):
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.fetchval("SELECT 1")
+            finally:
+                await conn.close()
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return True
+    return False
 
 
 async def broker_unreachable(client: AIOKafkaClient, timeout: float = PROBE_TIMEOUT) -> bool:

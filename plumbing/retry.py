@@ -35,7 +35,9 @@ def database_away(error: BaseException) -> bool:
     """Whether an error of asyncpg means PostgreSQL is away for now (refused or lost connections, a server
     starting or shutting down, no answer in time), so that trying again later may work. Refused data is not."""
     return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                              asyncpg.exceptions.OperatorInterventionError))
+                              asyncpg.exceptions.OperatorInterventionError,
+                              # A connection asyncpg lost track of (its issue #784, open): the pool replaces it.
+                              asyncpg.InternalClientError))
 
 
 async def until_it_works(attempt: Callable[[], Awaitable[T]], *, outage: Outage, stopping: asyncio.Event,

@@ -18,7 +18,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from plumbing.exceptions import Stopped
-from plumbing.health import PROBE_TIMEOUT, broker_unreachable, health_app, serve_http
+from plumbing.health import broker_unreachable, database_unreachable, health_app, serve_http
 from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
                             stop_client, topic_name)
 from plumbing.lifecycle import run_until_signalled
@@ -51,17 +51,17 @@ async def migrate_database(settings: CaseSettings) -> list[str]:
 class Readiness:
     """What ``/health/ready`` says: why the service cannot store cases now, or nothing when it can."""
 
-    def __init__(self) -> None:
+    def __init__(self, database_url: str) -> None:
         self.database, self.broker = Outage("database"), Outage("broker")  # as start-up finds them
-        self.store: PgCaseStore | None = None
-        self.producer: Callable[[], AIOKafkaProducer] | None = None
+        self.producer: Callable[[], AIOKafkaProducer] | None = None  # once started: the producer in use
+        self._database_url = database_url
 
     async def reason(self) -> str | None:
-        if self.store is None or self.producer is None:
+        if self.producer is None:
             away = [f"{o.dependency} unreachable" for o in (self.database, self.broker) if o.away]
             return ", ".join(away) or "starting"
         reasons = []
-        if not await self.store.reachable(PROBE_TIMEOUT):
+        if await database_unreachable(self._database_url):
             reasons.append("database unreachable")
         if await broker_unreachable(self.producer().client):
             reasons.append("broker unreachable")
@@ -70,7 +70,7 @@ class Readiness:
 
 async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
     """Store case requests and relay the outbox until ``stopping`` is set; health is served meanwhile."""
-    readiness = Readiness()
+    readiness = Readiness(settings.database_url.get_secret_value())
     http = asyncio.create_task(serve_http(health_app("Loket cases", readiness.reason), settings.case_host,
                                           settings.case_port, stopping))
     try:
@@ -110,7 +110,7 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
         consumer.subscribe(processor.topics, listener=processor)
         stack.push_async_callback(lambda: stop_client(consumer, CLIENT_STOP_TIMEOUT))
         await start_consumer(consumer, settings, stopping=stopping, outage=readiness.broker)
-        readiness.store, readiness.producer = store, lambda: processor.producer
+        readiness.producer = lambda: processor.producer
         log.info("cases_started")
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(processor.run(stopping))

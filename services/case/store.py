@@ -117,14 +117,6 @@ class PgCaseStore:
         )
         return StoredCase(**dict(row)) if row else None
 
-    async def reachable(self, timeout: float) -> bool:
-        """Whether PostgreSQL answers within ``timeout`` seconds."""
-        try:
-            await self._pool.fetchval("SELECT 1", timeout=timeout)
-        except Exception:  # noqa: BLE001 - any failure to answer means: not reachable now
-            return False
-        return True
-
 
 class PgOutbox:
     """Publishes outbox rows in id order and marks them published, under row locks (SKIP LOCKED)."""
