@@ -43,12 +43,13 @@ class PendingMessage:
     payload: bytes
 
 
-_COLUMNS = ("case_id", "request_id", "question_id", "case_type", "department", "subject_code", "channel",
+#: The columns of a case row, in ``case_row``'s order.
+CASE_COLUMNS = ("case_id", "request_id", "question_id", "case_type", "department", "subject_code", "channel",
             "party_pseudonym", "party", "question", "priority", "due_date", "requested_at", "opened_at")
 _TYPES = ("text",) * 8 + ("jsonb", "text", "text", "date", "timestamptz", "timestamptz")
 # One statement for the whole batch; a request stored before (either unique key) is skipped, not an error.
 _INSERT_CASES = f"""
-INSERT INTO cases ({", ".join(_COLUMNS)})
+INSERT INTO cases ({", ".join(CASE_COLUMNS)})
 SELECT * FROM unnest({", ".join(f"${n}::{t}[]" for n, t in enumerate(_TYPES, start=1))})
 ON CONFLICT DO NOTHING
 RETURNING case_id
@@ -62,7 +63,7 @@ INSERT INTO outbox (topic, message_key, payload) SELECT * FROM unnest($1::text[]
 """
 
 
-def _row(case: NewCase) -> tuple[object, ...]:
+def case_row(case: NewCase) -> tuple[object, ...]:
     data = case.request.data
     party = data.party.personal.model_dump_json(exclude_none=True) if data.party and data.party.personal else None
     return (data.case_id, case.request.id, data.question_id, data.case_type, data.department, data.subject_code,
@@ -100,7 +101,7 @@ class PgCaseStore:
     async def _insert(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> list[str]:
         if not cases:
             return []
-        rows = [_row(case) for case in cases]
+        rows = [case_row(case) for case in cases]
         opened = {r["case_id"] for r in await conn.fetch(_INSERT_CASES, *(list(column) for column in zip(*rows)))}
         new = [case for case in cases if case.request.data.case_id in opened]
         await conn.execute(_INSERT_HISTORY, [c.request.data.case_id for c in new], [c.opened_at for c in new])

@@ -1,0 +1,163 @@
+"""Throughput of the case service into PostgreSQL against a raw asyncpg floor, on the same servers in one run.
+
+    python bench/cases.py [--requests 50000] [--partitions 4]
+
+Needs the local stack (``loket stack up``). The floor writes the very rows the case service writes (the case,
+its first history row and its outbox event) with ``copy_records_to_table``, in transactions of the service's
+batch size, into a database of its own. The case service runs as in production (``loket cases``, one
+process) on requests produced beforehand; cases/s is measured from its first stored case to the last. Prints
+both and their ratio: absolute numbers depend on the machine and its noise, the ratio is what to compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import typer
+from aiokafka import AIOKafkaProducer
+from rich.console import Console
+
+from plumbing.kafka import CLOUDEVENT_HEADERS, delete_deployment_topics, ensure_topics, topic_name
+from schemas import OpenCase, OpenCaseData, PartyRef
+from schemas.envelope import source_urn
+from schemas.topics import ALL_TOPICS, CASE_REQUESTS
+from services.case.app import migrate_database
+from services.case.domain import open_case
+from services.case.settings import CaseSettings
+from services.case.store import CASE_COLUMNS, case_row
+
+console = Console()
+BATCH = CaseSettings().case_batch_size
+
+
+def requests(count: int, source: str) -> list[OpenCase]:
+    """``count`` case requests as the router sends them, nine in ten of a known party."""
+    now = dt.datetime.now(dt.timezone.utc)
+    made = []
+    for n in range(count):
+        party = PartyRef(pseudonym=f"{n % 5000:064x}", identified_by="bsn") if n % 10 else None
+        data = OpenCaseData(case_id=f"zaak-{n}", question_id=f"q-{n}", contact_id=f"c-{n}", channel="phone",
+                            subject_code="grofvuil", case_type="ophalen-grofvuil", department="openbare-ruimte",
+                            due_date=now.date() + dt.timedelta(days=5), question="Mijn bankstel moet weg",
+                            party=party, requested_at=now)
+        made.append(OpenCase.create(source=source, data=data, subject=data.case_id, time=now, id=f"r-{n}"))
+    return made
+
+
+async def produce(settings: CaseSettings, made: list[OpenCase]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=262144)
+    await producer.start()
+    try:
+        pending = [await producer.send(topic_name(settings, CASE_REQUESTS), r.to_bytes(), key=r.data.case_id.encode(),
+                                       headers=list(CLOUDEVENT_HEADERS)) for r in made]
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def floor(settings: CaseSettings, made: list[OpenCase], source: str) -> float:
+    """Rows/s of the same rows written straight with asyncpg's COPY, a transaction per batch."""
+    now = dt.datetime.now(dt.timezone.utc)
+    cases = [open_case(r, source=source, now=now) for r in made]
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        started = time.perf_counter()
+        for at in range(0, len(cases), BATCH):
+            batch = cases[at:at + BATCH]
+            async with conn.transaction():
+                await conn.copy_records_to_table("cases", columns=CASE_COLUMNS, records=[case_row(c) for c in batch])
+                await conn.copy_records_to_table(
+                    "case_status_history", columns=("case_id", "status", "changed_at", "changed_by"),
+                    records=[(c.request.data.case_id, "registered", c.opened_at, "bench") for c in batch])
+                await conn.copy_records_to_table(
+                    "outbox", columns=("topic", "message_key", "payload"),
+                    records=[(m.topic.name, m.key, m.payload.decode()) for c in batch for m in c.announcements])
+        return len(cases) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+async def service_run(settings: CaseSettings, count: int, env: dict[str, str]) -> float:
+    """Start ``loket cases`` on the produced requests; cases/s from its first stored case to the count-th."""
+    process = subprocess.Popen([sys.executable, "-m", "loket", "cases"], env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        started = None
+        while True:
+            stored = await conn.fetchval("SELECT count(*) FROM cases") if await _migrated(conn) else 0
+            if stored and started is None:
+                started = time.perf_counter()
+            if stored >= count:
+                return count / (time.perf_counter() - started)
+            if process.poll() is not None:
+                raise RuntimeError(f"loket cases stopped (exit code {process.returncode})")
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def _migrated(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval("SELECT to_regclass('cases') IS NOT NULL"))
+
+
+async def bench(count: int, partitions: int) -> None:
+    tag = uuid.uuid4().hex[:8]
+    base = CaseSettings()
+    admin_url = base.database_url.get_secret_value()
+    names = {"service": f"bench_{tag}_service", "floor": f"bench_{tag}_floor"}
+    admin = await asyncpg.connect(admin_url)
+    try:
+        for name in names.values():
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        service = CaseSettings(topic_prefix=f"bench{tag}.", topic_partitions=partitions,
+                               database_url=_with_database(admin_url, names["service"]))
+        floor_settings = CaseSettings(database_url=_with_database(admin_url, names["floor"]))
+        await migrate_database(floor_settings)
+        source = source_urn(base.oin, "bench")
+        made = requests(count, source)
+        await ensure_topics(service, ALL_TOPICS)
+        try:
+            with console.status(f"raw asyncpg COPY of {count:,} cases…"):
+                raw = await floor(floor_settings, made, source)
+            console.print(f"raw asyncpg COPY floor:  {raw:>10,.0f} cases/s")
+            with console.status(f"producing {count:,} case requests…"):
+                await produce(service, made)
+            env = {"LOKET_TOPIC_PREFIX": service.topic_prefix, "LOKET_TOPIC_PARTITIONS": str(partitions),
+                   "LOKET_DATABASE_URL": service.database_url.get_secret_value(), "LOKET_LOG_LEVEL": "warning",
+                   "LOKET_CASE_PORT": "0"}
+            with console.status("loket cases…"):
+                stored = await service_run(service, count, env)
+            console.print(f"loket cases:             {stored:>10,.0f} cases/s")
+        finally:
+            await delete_deployment_topics(service)
+    finally:
+        for name in names.values():
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    console.print(f"ratio service/floor:     {stored / raw:>10.2f}   ({count:,} requests, {partitions} partitions, "
+                  f"batch {BATCH}, {os.cpu_count()} cores)")
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def main(requests_: int = typer.Option(50_000, "--requests", help="Case requests to push through."),
+         partitions: int = typer.Option(4, help="Partitions of the benchmark's topics.")) -> None:
+    asyncio.run(bench(requests_, partitions))
+
+
+if __name__ == "__main__":
+    typer.run(main)
