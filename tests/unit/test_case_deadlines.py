@@ -1,0 +1,76 @@
+"""A case's clocks across Dutch holidays: the service norm in working days, the legal term by the Atw, and
+how suspension and extension move them (worked out by hand in the comments)."""
+
+import datetime as dt
+
+import pytest
+
+from plumbing.calendar import LegalCalendar, TermCalendar, WorkingDayCalendar
+from services.case.deadlines import DeadlineRefused, extend, opened, resume, suspend
+
+CALENDAR = TermCalendar()
+D = dt.date
+
+
+def complaint(on: dt.date, norm: int = 10):
+    return opened(on, norm_working_days=norm, legal_weeks=6, legal_basis="Awb art. 9:11")
+
+
+@pytest.mark.parametrize(("received", "due", "why"), [
+    (D(2027, 3, 24), D(2027, 5, 7), "six weeks end on 5 May, an Atw holiday every year, then Ascension Day"),
+    (D(2026, 11, 13), D(2026, 12, 28), "they end on Christmas: past Boxing Day and the weekend"),
+    (D(2027, 4, 19), D(2027, 5, 31), "they end on an ordinary Monday"),
+])
+def test_a_complaints_legal_term_is_six_weeks_ending_on_an_ordinary_day(received, due, why):
+    assert complaint(received).legal_due(CALENDAR) == due, why
+
+
+def test_the_service_norm_counts_working_days_past_koningsdag_ascension_and_closing_days():
+    # From Monday 19 April 2027: 20, 21, 22, 23, 26, (27 Koningsdag), 28, 29, 30 April, 3, 4 May.
+    assert complaint(D(2027, 4, 19)).service_due(CALENDAR) == D(2027, 5, 4)
+    closed = TermCalendar(WorkingDayCalendar(closing_days=[D(2027, 4, 30)]), LegalCalendar())
+    assert complaint(D(2027, 4, 19)).service_due(closed) == D(2027, 5, 5)  # the closing day does not count
+
+
+def test_a_suspension_stops_both_clocks_and_the_resumption_moves_both_due_dates():
+    # Suspended Thursday 22 April 2027 up to Thursday 29 April: seven days stood still, four of them working
+    # days (22, 23, 26, 28; 27 is Koningsdag).
+    resumed = resume(suspend(complaint(D(2027, 4, 19)), D(2027, 4, 22)), D(2027, 4, 29), CALENDAR)
+    # 14 working days: ... 4 May (10), 5 (11), (6 May Ascension), 7 (12), 10 (13), 11 (14).
+    assert resumed.service_due(CALENDAR) == D(2027, 5, 11)
+    assert resumed.legal_due(CALENDAR) == D(2027, 6, 7)  # 42 + 7 days: Monday 7 June
+    assert resumed.suspended_on is None
+
+
+def test_an_extension_moves_only_the_legal_term_once_by_at_most_four_weeks_with_a_reason():
+    case = complaint(D(2027, 4, 19))
+    extended = extend(case, weeks=4, reason="advies van de klachtencommissie", on=D(2027, 5, 20), calendar=CALENDAR)
+    assert extended.legal_due(CALENDAR) == D(2027, 6, 28)  # 70 days from 19 April
+    assert extended.service_due(CALENDAR) == case.service_due(CALENDAR)
+    assert extended.legal.extension_reason == "advies van de klachtencommissie"
+    with pytest.raises(DeadlineRefused, match="once"):
+        extend(extended, weeks=1, reason="nog een keer", on=D(2027, 5, 21), calendar=CALENDAR)
+    with pytest.raises(DeadlineRefused, match="1 to 4 weeks"):
+        extend(case, weeks=5, reason="te lang", on=D(2027, 5, 20), calendar=CALENDAR)
+    with pytest.raises(DeadlineRefused, match="reason"):
+        extend(case, weeks=2, reason="  ", on=D(2027, 5, 20), calendar=CALENDAR)
+    with pytest.raises(DeadlineRefused, match="no longer"):
+        extend(case, weeks=2, reason="te laat", on=D(2027, 6, 1), calendar=CALENDAR)
+    with pytest.raises(DeadlineRefused, match="no legal term"):
+        extend(opened(D(2027, 4, 19), norm_working_days=5), weeks=2, reason="x", on=D(2027, 4, 20),
+               calendar=CALENDAR)
+
+
+def test_suspension_and_resumption_follow_the_cases_state():
+    case = complaint(D(2027, 4, 19))
+    with pytest.raises(DeadlineRefused, match="not suspended"):
+        resume(case, D(2027, 4, 20), CALENDAR)
+    suspended = suspend(case, D(2027, 4, 22))
+    with pytest.raises(DeadlineRefused, match="already"):
+        suspend(suspended, D(2027, 4, 23))
+    with pytest.raises(DeadlineRefused, match="before it was suspended"):
+        resume(suspended, D(2027, 4, 21), CALENDAR)
+    # Suspended and resumed on the day it was opened: no day that counted stood still.
+    same_day = resume(suspend(case, D(2027, 4, 19)), D(2027, 4, 20), CALENDAR)
+    assert same_day.legal_due(CALENDAR) == case.legal_due(CALENDAR)
+    assert same_day.service_due(CALENDAR) == case.service_due(CALENDAR)
