@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 
 import asyncpg
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Response
@@ -80,6 +81,39 @@ async def broker_unreachable(client: AIOKafkaClient, timeout: float = PROBE_TIME
     except (TimeoutError, KafkaError):
         return True
     return False
+
+
+async def beside_health(work: Coroutine[object, object, None], app: FastAPI, host: str, port: int,
+                        stopping: asyncio.Event) -> None:
+    """Run a service's ``work`` with ``app`` served beside it until ``stopping`` is set. Each goes with the
+    other (no service without health checks, nor the other way round); what ended them is raised, a health
+    server that could not serve first."""
+    health = asyncio.ensure_future(serve_http(app, host, port, stopping))
+    working = asyncio.ensure_future(work)
+    both = (health, working)
+    try:
+        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+        stopping.set()
+        await asyncio.wait(both)
+    finally:
+        for task in both:  # still running only when this is cancelled itself
+            task.cancel()
+        await asyncio.gather(*both, return_exceptions=True)
+    health.result()
+    working.result()
+
+
+def broker_ready(producer: Callable[[], AIOKafkaProducer | None]) -> ReadyCheck:
+    """Readiness of a service that needs only the broker: ``producer()`` is the producer in use, ``None`` until
+    the service has started."""
+
+    async def ready() -> str | None:
+        started = producer()
+        if started is None or await broker_unreachable(started.client):
+            return "broker unreachable"
+        return None
+
+    return ready
 
 
 class _Server(uvicorn.Server):

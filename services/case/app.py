@@ -18,7 +18,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from plumbing.exceptions import Stopped
-from plumbing.health import broker_unreachable, database_unreachable, health_app, serve_http
+from plumbing.health import beside_health, broker_unreachable, database_unreachable, health_app
 from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
                             stop_client, topic_name)
 from plumbing.lifecycle import run_until_signalled
@@ -71,15 +71,10 @@ class Readiness:
 async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
     """Store case requests and relay the outbox until ``stopping`` is set; health is served meanwhile."""
     readiness = Readiness(settings.database_url.get_secret_value())
-    http = asyncio.create_task(serve_http(health_app("Loket cases", readiness.reason), settings.case_host,
-                                          settings.case_port, stopping))
     try:
-        await _work(settings, stopping, readiness)
-    except Stopped as stopped:
-        log.warning("stopped_while_waiting", dependency=stopped.dependency)
+        await beside_health(_work(settings, stopping, readiness), health_app("Loket cases", readiness.reason),
+                            settings.case_host, settings.case_port, stopping)
     finally:
-        stopping.set()  # the health server stops with the work, whatever ended it
-        await http
         log.info("cases_stopped")
 
 

@@ -14,7 +14,7 @@ import structlog
 from aiokafka import ConsumerRecord
 
 from plumbing.deadletters import decode_event
-from plumbing.health import broker_unreachable, serve_http
+from plumbing.health import beside_health, broker_ready
 from plumbing.kafka import (Record, ensure_topics, group_consumer, start_consumer, start_producer, stop_client,
                             topic_name)
 from plumbing.lifecycle import run_until_signalled
@@ -53,18 +53,9 @@ async def serve(settings: NormsSettings, stopping: asyncio.Event) -> None:
     """Measure decisions, and answer metrics and health requests, until ``stopping`` is set."""
     running: list[BatchProcessor] = []  # the processor, once its consumer has started
 
-    async def ready() -> str | None:
-        if not running or await broker_unreachable(running[0].producer.client):
-            return "broker unreachable"
-        return None
-
-    http = asyncio.ensure_future(serve_http(create_http_app(ready), settings.norms_host, settings.norms_port,
-                                            stopping))
-    try:
-        await measure(settings, stopping, running)
-    finally:
-        stopping.set()  # the HTTP server goes with the measuring, also when that failed
-        await http
+    ready = broker_ready(lambda: running[0].producer if running else None)
+    await beside_health(measure(settings, stopping, running), create_http_app(ready), settings.norms_host,
+                        settings.norms_port, stopping)
 
 
 async def measure(settings: NormsSettings, stopping: asyncio.Event, running: list[BatchProcessor]) -> None:

@@ -18,7 +18,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from plumbing.calendar import TermCalendar
 from plumbing.changelog import PartitionedState
-from plumbing.health import broker_unreachable, health_app, serve_http
+from plumbing.health import beside_health, broker_ready, health_app
 from plumbing.kafka import ensure_topics, group_consumer, start_consumer, start_producer, stop_client, topic_name
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
@@ -42,25 +42,9 @@ async def serve(settings: RouterSettings, stopping: asyncio.Event) -> None:
     organisation = load_organisation(settings.organisation_file)
     running: list[BatchProcessor] = []  # the processor, once the broker let it start
 
-    async def ready() -> str | None:
-        if not running or await broker_unreachable(running[0].producer.client):
-            return "broker unreachable"
-        return None
-
-    health = asyncio.ensure_future(serve_http(health_app("Loket router", ready), settings.router_host,
-                                              settings.router_port, stopping))
-    routing = asyncio.ensure_future(route(settings, organisation, stopping, running))
-    both = (health, routing)
-    try:
-        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
-        stopping.set()  # each goes with the other: no router without health checks, nor the other way round
-        await asyncio.wait(both)
-    finally:
-        for task in both:  # still running only when this is cancelled itself
-            task.cancel()
-        await asyncio.gather(*both, return_exceptions=True)
-    health.result()  # a health server that could not serve is why the router stopped
-    routing.result()
+    ready = broker_ready(lambda: running[0].producer if running else None)
+    await beside_health(route(settings, organisation, stopping, running), health_app("Loket router", ready),
+                        settings.router_host, settings.router_port, stopping)
 
 
 async def route(settings: RouterSettings, organisation: Organisation, stopping: asyncio.Event,

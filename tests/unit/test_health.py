@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from plumbing.exceptions import HttpUnavailable
-from plumbing.health import health_app, serve_http
+from plumbing.health import beside_health, health_app, serve_http
 
 
 def _client(reason: str | None) -> httpx.AsyncClient:
@@ -40,3 +40,21 @@ async def test_a_port_taken_is_a_clear_error_not_an_exit_of_the_process():
         with pytest.raises(HttpUnavailable, match="port taken"):
             await asyncio.wait_for(serve_http(health_app("test", lambda: None), "127.0.0.1",  # type: ignore[arg-type]
                                               taken.getsockname()[1], asyncio.Event()), 10)
+
+
+async def test_a_service_and_its_health_server_end_together_and_a_port_taken_is_what_is_raised():
+    stopping, work_ended = asyncio.Event(), asyncio.Event()
+
+    async def work() -> None:
+        try:
+            await stopping.wait()
+        finally:
+            work_ended.set()
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(HttpUnavailable):
+            await asyncio.wait_for(beside_health(work(), health_app("test", lambda: None),  # type: ignore[arg-type]
+                                                 "127.0.0.1", taken.getsockname()[1], stopping), 10)
+    assert work_ended.is_set() and stopping.is_set()  # no service without its health checks
