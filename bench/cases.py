@@ -28,7 +28,7 @@ from rich.console import Console
 from plumbing.kafka import CLOUDEVENT_HEADERS, delete_deployment_topics, ensure_topics, topic_name
 from schemas import OpenCase, OpenCaseData, PartyRef
 from schemas.envelope import source_urn
-from schemas.topics import ALL_TOPICS, CASE_REQUESTS
+from schemas.topics import CASE_REQUESTS, FIXED_TOPICS
 from services.case.app import migrate_database
 from services.case.domain import open_case
 from services.case.settings import CaseSettings
@@ -126,7 +126,7 @@ async def bench(count: int, partitions: int) -> None:
         await migrate_database(floor_settings)
         source = source_urn(base.oin, "bench")
         made = requests(count, source)
-        await ensure_topics(service, ALL_TOPICS)
+        await ensure_topics(service, FIXED_TOPICS)
         try:
             with console.status(f"raw asyncpg COPY of {count:,} cases…"):
                 raw = await floor(floor_settings, made, source)

@@ -31,7 +31,7 @@ from plumbing.kafka import CLOUDEVENT_HEADERS, delete_deployment_topics, ensure_
 from plumbing.settings import KafkaSettings
 from schemas import PartyRef, QuestionAsked, QuestionData
 from schemas.envelope import source_urn
-from schemas.topics import ALL_TOPICS, CONTACTS, DECISIONS, TopicSpec
+from schemas.topics import CONTACTS, DECISIONS, FIXED_TOPICS, TopicSpec
 
 console = Console()
 HERE = Path(__file__).resolve().parent
@@ -123,7 +123,7 @@ async def bench(events: int, partitions: int) -> None:
     env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning",
            "LOKET_STATE_DIR": scratch}
     settings = KafkaSettings(topic_prefix=prefix, topic_partitions=partitions)
-    topics = [*ALL_TOPICS, RAW_FORWARD, FORWARD]
+    topics = [*FIXED_TOPICS, RAW_FORWARD, FORWARD]
     await ensure_topics(settings, topics)
     try:
         with console.status(f"producing {events:,} questions…"):

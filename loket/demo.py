@@ -24,7 +24,7 @@ from plumbing.kafka import ensure_topics, open_reader
 from plumbing.logging import configure_logging
 from plumbing.settings import StackSettings
 from schemas import DecisionData, RoutingDecided
-from schemas.topics import ALL_TOPICS, DECISIONS
+from schemas.topics import DECISIONS, FIXED_TOPICS
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
 from services.intake.settings import IntakeSettings
@@ -70,7 +70,7 @@ def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) ->
 def _run(settings: StackSettings, supervisor: Supervisor, log_dir: Path, questions: int, keep_running: bool) -> int:
     _print_plain(str(asyncio.run(stack.up(settings))))  # as `loket stack status` says it
     asyncio.run(migrate_database(CaseSettings()))
-    asyncio.run(ensure_topics(settings, ALL_TOPICS))
+    asyncio.run(ensure_topics(settings, FIXED_TOPICS))
     supervisor.start()
     return asyncio.run(_demo(settings, supervisor, log_dir, questions, keep_running))
 

@@ -82,6 +82,8 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
     Tried again while the broker cannot be reached, like ``start_producer`` (see there for ``stopping``).
     """
     specs, internal = list(specs), list(internal)
+    if templates := [s.name for s in specs if s.parameters]:
+        raise ValueError(f"a parametrised topic is many topics; ensure its concrete ones: {templates}")
     created: list[str] = []
 
     async def attempt() -> None:

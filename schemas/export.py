@@ -99,13 +99,17 @@ def asyncapi_document() -> dict[str, Any]:
     for topic in ALL_TOPICS:
         for event in topic.events:
             messages[event.__name__] = _message(event, topic)
-        channels[channel_id(topic)] = {
+        channel: dict[str, Any] = {
             "address": topic.name,
             "title": topic.name,
             "description": f"{topic.description} Key: {topic.key}",
             "messages": {e.__name__: {"$ref": f"#/components/messages/{e.__name__}"} for e in topic.events},
-            "bindings": {"kafka": {"topic": topic.name, "bindingVersion": KAFKA_BINDING_VERSION}},
         }
+        if topic.parameters:
+            channel["parameters"] = {name: {"description": text} for name, text in topic.parameters}
+        else:  # a binding names one topic: a parametrised channel is many
+            channel["bindings"] = {"kafka": {"topic": topic.name, "bindingVersion": KAFKA_BINDING_VERSION}}
+        channels[channel_id(topic)] = channel
         operations.update(_operations(topic))
     return {
         "asyncapi": "3.1.0",

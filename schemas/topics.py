@@ -5,10 +5,10 @@ Names are versioned; a breaking change is a new topic version, never an in-place
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from schemas.cases import CaseOpened, CaseResolved, OpenCase
+from schemas.cases import CHANGE_EVENTS, DEADLINE_EVENTS, CaseOpened, CaseResolved, OpenCase, WorkItem
 from schemas.contacts import QuestionAsked
 from schemas.deadletters import DeadLetter
 from schemas.decisions import RoutingDecided
@@ -34,6 +34,11 @@ class TopicSpec:
     events: tuple[type[CloudEvent], ...]
     senders: tuple[Service, ...] = ()
     receivers: tuple[Service, ...] = ()
+    parameters: tuple[tuple[str, str], ...] = ()  # (name, description) of each ``{name}`` in ``name``
+
+    def with_parameters(self, **values: str) -> "TopicSpec":
+        """The concrete topic of a parametrised one, e.g. one department's work queue."""
+        return replace(self, name=self.name.format(**values), parameters=())
 
 
 CONTACTS = TopicSpec(
@@ -50,7 +55,7 @@ DECISIONS = TopicSpec(
     description="The one-desk router's decision on each question.",
     events=(RoutingDecided,),
     senders=(Service.ROUTER,),
-    receivers=(Service.NORMS,),
+    receivers=(Service.NORMS, Service.CASES),
 )
 CASE_REQUESTS = TopicSpec(
     "loket.case-requests.v1",
@@ -64,9 +69,18 @@ CASE_EVENTS = TopicSpec(
     "loket.case-events.v1",
     key="Case id.",
     description="What happened to cases, published from the case service's outbox.",
-    events=(CaseOpened, CaseResolved),
+    events=(CaseOpened, *CHANGE_EVENTS.values(), CaseResolved, *DEADLINE_EVENTS.values()),
     senders=(Service.CASES,),
     receivers=(Service.ROUTER,),
+)
+BACKOFFICE = TopicSpec(
+    "loket.backoffice.{department}.v1",
+    key="Case id.",
+    description="One department's work queue: a work item for each case it gets, new or transferred. Created "
+                "by the case service for every department of the organisation file.",
+    events=(WorkItem,),
+    senders=(Service.CASES,),
+    parameters=(("department", "Code of the afdeling (department), as in the organisation file."),),
 )
 DEAD_LETTERS = TopicSpec(
     "loket.dead-letters.v1",
@@ -77,4 +91,6 @@ DEAD_LETTERS = TopicSpec(
     senders=(Service.ROUTER, Service.CASES, Service.NORMS),
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (CONTACTS, DECISIONS, CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (CONTACTS, DECISIONS, CASE_REQUESTS, CASE_EVENTS, BACKOFFICE, DEAD_LETTERS)
+#: The topics that exist as named (the parametrised ones exist once per value).
+FIXED_TOPICS: tuple[TopicSpec, ...] = tuple(t for t in ALL_TOPICS if not t.parameters)

@@ -9,7 +9,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 
 from services.case.domain import NewCase
-from services.case.store import Stored, StoredCase
+from services.case.store import Contact, Stored, StoredCase
 
 
 class FakeCaseStore:
@@ -21,6 +21,8 @@ class FakeCaseStore:
     def __init__(self, away_for: int = 0, refuses: frozenset[str] = frozenset()) -> None:
         self.cases: dict[str, StoredCase] = {}
         self.outbox: list[tuple[str, str, bytes]] = []
+        self.inbox: set[str] = set()
+        self.contacts: dict[str, Contact] = {}
         self.away_for = away_for
         self.refuses = refuses
         self.attempts = 0
@@ -35,16 +37,25 @@ class FakeCaseStore:
             if data.case_type in self.refuses:
                 stored.refused[case.request.id] = "CharacterNotInRepertoireError"
                 continue
-            if data.case_id in self.cases or any(c.request_id == case.request.id for c in self.cases.values()):
+            if case.request.id in self.inbox:
+                continue
+            self.inbox.add(case.request.id)
+            if data.case_id in self.cases:
                 continue
             self.cases[data.case_id] = StoredCase(
                 case_id=data.case_id, request_id=case.request.id, case_type=data.case_type,
                 department=data.department, subject_code=data.subject_code, status="registered",
-                due_date=data.due_date, party_pseudonym=data.party.pseudonym if data.party else None,
+                service_due=data.due_date, legal_due=case.legal_due,
+                party_pseudonym=data.party.pseudonym if data.party else None,
             )
             self.outbox.extend((m.topic.name, m.key, m.payload) for m in case.announcements)
             stored.opened.append(data.case_id)
         return stored
+
+    async def add_contacts(self, contacts: Sequence[Contact]) -> int:
+        new = [c for c in contacts if c.question_id not in self.contacts]
+        self.contacts.update((c.question_id, c) for c in new)
+        return len(new)
 
     async def get(self, case_id: str) -> StoredCase | None:
         return self.cases.get(case_id)

@@ -27,7 +27,7 @@ from loket.stack.ports import ephemeral_range
 from plumbing.kafka import (CLOUDEVENT_HEADERS, Headers, Record, delete_deployment_topics, ensure_topics, group_id,
                             open_reader, send_all, topic_name)
 from plumbing.settings import StackSettings
-from schemas.topics import ALL_TOPICS, TopicSpec
+from schemas.topics import FIXED_TOPICS, TopicSpec
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
 
@@ -62,7 +62,7 @@ async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
     }
     settings = CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in variables.items()})
     await migrate_database(settings)
-    await ensure_topics(settings, ALL_TOPICS)
+    await ensure_topics(settings, FIXED_TOPICS)
     yield variables
     await delete_deployment_topics(settings)
     conn = await asyncpg.connect(admin_url)
@@ -250,7 +250,7 @@ async def deployment_on(throwaway: StackSettings, prefix: str) -> CaseSettings:
     await stack.up(throwaway)
     settings = CaseSettings(kafka_bootstrap=throwaway.kafka_bootstrap, topic_prefix=prefix, topic_partitions=2,
                             database_url=throwaway.database_url)
-    await ensure_topics(settings, ALL_TOPICS)
+    await ensure_topics(settings, FIXED_TOPICS)
     return settings
 
 

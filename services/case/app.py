@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from plumbing.calendar import TermCalendar
 from plumbing.exceptions import Stopped
 from plumbing.health import beside_health, broker_unreachable, database_unreachable, health_app
 from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
@@ -24,12 +25,14 @@ from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, 
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
 from plumbing.migrate import migrate
+from plumbing.organisation import load_organisation
 from plumbing.outage import Outage
 from plumbing.processor import BatchProcessor, Route
 from plumbing.retry import database_away, until_it_works
 from schemas.envelope import source_urn
-from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS
-from services.case.kafka import SERVICE, CaseRequests, OutboxPublisher
+from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS, DECISIONS
+from services.case.domain import work_queue
+from services.case.kafka import SERVICE, CaseRequests, Decisions, OutboxPublisher
 from services.case.settings import CaseSettings
 from services.case.store import PgCaseStore, PgOutbox
 
@@ -81,7 +84,9 @@ async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
 async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Readiness) -> None:
     await until_it_works(lambda: migrate_database(settings), outage=readiness.database, stopping=stopping,
                          retry_on=database_away)
-    await ensure_topics(settings, [CASE_REQUESTS, CASE_EVENTS, DEAD_LETTERS], stopping=stopping,
+    organisation = load_organisation(settings.organisation_file)
+    queues = [work_queue(department.code) for department in organisation.departments]
+    await ensure_topics(settings, [CASE_REQUESTS, DECISIONS, CASE_EVENTS, DEAD_LETTERS, *queues], stopping=stopping,
                         outage=readiness.broker)
     # No connection is made before one is needed, and a connection lost is replaced when next acquired.
     pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=4)
@@ -95,10 +100,12 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
         stack.push_async_callback(_close_pool, pool)
         publisher = OutboxPublisher(await producer(), settings, stopping=stopping, renew=producer)
         stack.push_async_callback(lambda: stop_client(publisher.producer, CLIENT_STOP_TIMEOUT))  # a renewed one too
-        requests = Route(batch=CaseRequests(store, settings, source, stopping))
+        requests = CaseRequests(store, settings, source, stopping, calendar=TermCalendar.of(organisation),
+                                levels=settings.deadline_levels)
+        routes = {topic_name(settings, CASE_REQUESTS): Route(batch=requests),
+                  topic_name(settings, DECISIONS): Route(batch=Decisions(store, settings, source, stopping))}
         processor = BatchProcessor(
-            group_consumer(settings, SERVICE), await producer(),
-            {topic_name(settings, CASE_REQUESTS): requests}, dead_letters=topic_name(settings, DEAD_LETTERS),
+            group_consumer(settings, SERVICE), await producer(), routes, dead_letters=topic_name(settings, DEAD_LETTERS),
             source=source, name=SERVICE, batch_size=settings.case_batch_size, renew_producer=producer)
         stack.push_async_callback(lambda: stop_client(processor.producer, CLIENT_STOP_TIMEOUT))
         consumer = processor.consumer

@@ -10,6 +10,8 @@ off a weekend or holiday is made once, at the end, and never piles up.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from plumbing.calendar import TermCalendar
@@ -39,13 +41,21 @@ class Deadlines:
     """A case's clocks. ``suspended_on`` is set while the case is suspended: then neither clock runs."""
 
     opened_on: dt.date
-    norm_working_days: int
+    norm_working_days: int | None  # None: the case has only its legal term
     legal: LegalTerm | None = None
     suspended_working_days: int = 0  # working days the case has been suspended, over every suspension
     suspended_on: dt.date | None = None
 
     def service_due(self, calendar: TermCalendar) -> dt.date:
-        """The service norm's due date: its working days after opening, plus those it was suspended."""
+        """The promised due date: the norm's working days after opening plus those it was suspended, but never
+        past the legal term (the promise never runs past the law)."""
+        dates = [self.norm_due(calendar), self.legal_due(calendar)]
+        return min(d for d in dates if d is not None)
+
+    def norm_due(self, calendar: TermCalendar) -> dt.date | None:
+        """The service norm's own due date, or ``None`` when the case has no norm."""
+        if self.norm_working_days is None:
+            return None
         return calendar.add_working_days(self.opened_on, self.norm_working_days + self.suspended_working_days)
 
     def legal_due(self, calendar: TermCalendar) -> dt.date | None:
@@ -55,11 +65,13 @@ class Deadlines:
         return calendar.legal.term_end(self.legal.start, days=self.legal.days)
 
 
-def opened(on: dt.date, *, norm_working_days: int, legal_weeks: int | None = None,
+def opened(on: dt.date, *, norm_working_days: int | None, legal_weeks: int | None = None,
            legal_basis: str | None = None) -> Deadlines:
     """The clocks of a case opened ``on`` the day its question came in."""
     if legal_weeks is not None and not legal_basis:
         raise DeadlineRefused("a legal term needs its basis (e.g. 'Awb art. 9:11')")
+    if norm_working_days is None and legal_weeks is None:
+        raise DeadlineRefused("a case needs a service norm or a legal term")
     legal = LegalTerm(on, 7 * legal_weeks, legal_basis or "") if legal_weeks is not None else None
     return Deadlines(on, norm_working_days, legal)
 
@@ -106,3 +118,40 @@ def extend(deadlines: Deadlines, *, weeks: int, reason: str, on: dt.date, calend
         raise DeadlineRefused(f"the legal term ended on {due.isoformat()}: it can no longer be extended")
     return replace(deadlines, legal=replace(legal, days=legal.days + 7 * weeks, extension_weeks=weeks,
                                             extension_reason=reason.strip()))
+
+
+#: The levels a clock can reach, and by default at which share of its term: a warning when 80% has passed,
+#: breached on the due date, escalated when overdue by half the term again.
+DEFAULT_LEVELS: dict[str, float] = {"warning": 0.8, "breached": 1.0, "escalated": 1.5}
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """The day one clock of a case reaches one level."""
+
+    clock: str  # "service" or "legal"
+    level: str
+    share: float
+    due_on: dt.date
+
+
+def alarms(deadlines: Deadlines, calendar: TermCalendar, levels: Mapping[str, float] = DEFAULT_LEVELS) -> list[Alarm]:
+    """When each clock reaches each level: the service norm counts shares of its working days, the legal term
+    shares of its calendar days; at a share of 1 a level falls on the due date itself (the Atw's, for the law)."""
+    found = []
+    if deadlines.norm_working_days is not None:
+        days = deadlines.norm_working_days + deadlines.suspended_working_days
+        for level, share in levels.items():
+            on = calendar.add_working_days(deadlines.opened_on, math.ceil(share * days))
+            found.append(Alarm("service", level, share, on))
+    legal, legal_due = deadlines.legal, deadlines.legal_due(calendar)
+    if legal is not None and legal_due is not None:
+        for level, share in levels.items():
+            if share == 1:
+                on = legal_due
+            elif share < 1:
+                on = min(legal.start + dt.timedelta(days=math.ceil(share * legal.days)), legal_due)
+            else:
+                on = legal_due + dt.timedelta(days=math.ceil((share - 1) * legal.days))
+            found.append(Alarm("legal", level, share, on))
+    return found

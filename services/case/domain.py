@@ -1,12 +1,22 @@
-"""Case rules, pure: a new case from a request, and the event that announces it."""
+"""Case rules, pure: a new case from a request, its clocks and alarms, and the events that announce it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from schemas import CaseOpened, CaseOpenedData, OpenCase
-from schemas.topics import CASE_EVENTS, TopicSpec
+from plumbing.calendar import TermCalendar
+from schemas import CaseOpened, CaseOpenedData, CloudEvent, OpenCase
+from schemas.cases import WorkItem, WorkItemData
+from schemas.topics import BACKOFFICE, CASE_EVENTS, TopicSpec
+from services.case.deadlines import DEFAULT_LEVELS, Alarm, Deadlines, LegalTerm, alarms
+
+#: Terms run on the Dutch calendar day.
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
+#: Who the history names for what the case service does by itself.
+SYSTEM = "loket-cases"
 
 
 @dataclass(frozen=True)
@@ -16,34 +26,70 @@ class OutboxMessage:
     topic: TopicSpec
     key: str
     payload: bytes
+    event_type: str
+
+    @classmethod
+    def of(cls, topic: TopicSpec, key: str, event: CloudEvent) -> OutboxMessage:
+        return cls(topic, key, event.to_bytes(), event.type)
 
 
 @dataclass(frozen=True)
 class NewCase:
-    """A case to insert, and what announces it."""
+    """A case to insert: its clocks, the alarms they will raise, and what announces it."""
 
     request: OpenCase
     opened_at: dt.datetime
+    deadlines: Deadlines
+    legal_due: dt.date | None
+    alarms: tuple[Alarm, ...]
     announcements: tuple[OutboxMessage, ...]
 
 
-def open_case(request: OpenCase, *, source: str, now: dt.datetime) -> NewCase:
-    """A new case (status 'registered') from a request; announced on the case events topic."""
+def work_queue(department: str) -> TopicSpec:
+    """A department's work-queue topic."""
+    return BACKOFFICE.with_parameters(department=department)
+
+
+def deadlines_of(request: OpenCase) -> Deadlines:
+    """A requested case's clocks. A request from before the router sent the terms themselves gives only its
+    dates: the norm is then the working days up to its due date, the legal term the days up to its last day."""
     data = request.data
+    on = data.asked_on or data.requested_at.astimezone(DUTCH_TIME).date()
+    weeks = data.legal_term_weeks
+    if weeks is not None or data.norm_working_days is not None:
+        legal = LegalTerm(on, 7 * weeks, data.legal_basis or "") if weeks else None
+        return Deadlines(on, data.norm_working_days, legal)
+    legal = LegalTerm(on, (data.legal_deadline - on).days, data.legal_basis or "") if data.legal_deadline else None
+    norm = None if legal and data.due_date >= data.legal_deadline else max(1, _working_days(on, data.due_date))
+    return Deadlines(on, norm, legal)
+
+
+def _working_days(start: dt.date, end: dt.date) -> int:
+    # Weekdays after ``start`` up to ``end``: only for requests without their norm, so no calendar at hand.
+    return sum((start + dt.timedelta(days=n)).weekday() < 5 for n in range(1, (end - start).days + 1))
+
+
+def open_case(request: OpenCase, *, source: str, now: dt.datetime, calendar: TermCalendar = TermCalendar(),
+              levels: Mapping[str, float] = DEFAULT_LEVELS) -> NewCase:
+    """A new case (status 'registered') from a request: announced on the case events topic and put in its
+    department's work queue. Its due dates are the request's: the ones the router told the party."""
+    data = request.data
+    deadlines = deadlines_of(request)
+    legal_due = data.legal_deadline or deadlines.legal_due(calendar)
     opened = CaseOpened.create(
-        source=source,
-        subject=data.case_id,
-        time=now,
-        id=f"{data.case_id}:opened",
+        source=source, subject=data.case_id, time=now, id=f"{data.case_id}:opened",
         data=CaseOpenedData(
-            case_id=data.case_id,
-            request_id=request.id,
-            case_type=data.case_type,
-            department=data.department,
-            subject_code=data.subject_code,
-            due_date=data.due_date,
-            party_pseudonym=data.party.pseudonym if data.party else None,
-            opened_at=now,
+            case_id=data.case_id, request_id=request.id, case_type=data.case_type, department=data.department,
+            subject_code=data.subject_code, due_date=data.due_date, legal_due=legal_due,
+            party_pseudonym=data.party.pseudonym if data.party else None, opened_at=now,
         ),
     )
-    return NewCase(request, now, (OutboxMessage(CASE_EVENTS, data.case_id, opened.to_bytes()),))
+    queued = WorkItem.create(
+        source=source, subject=data.case_id, time=now, id=f"{data.case_id}:queued:1",
+        data=WorkItemData(case_id=data.case_id, case_type=data.case_type, department=data.department,
+                          subject_code=data.subject_code, priority=data.priority, due_date=data.due_date,
+                          legal_due=legal_due, why="opened", queued_at=now),
+    )
+    return NewCase(request, now, deadlines, legal_due, tuple(alarms(deadlines, calendar, levels)),
+                   (OutboxMessage.of(CASE_EVENTS, data.case_id, opened),
+                    OutboxMessage.of(work_queue(data.department), data.case_id, queued)))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from plumbing.calendar import TermCalendar
 from plumbing.deadletters import Refused, decode_event, refuse
 from plumbing.kafka import Record, event_record, topic_name
 from plumbing.outage import Outage
 from plumbing.processor import Sender
 from plumbing.retry import broker_away, database_away, until_it_works
 from plumbing.settings import KafkaSettings
-from schemas import OpenCase
+from schemas import CloudEvent, OpenCase, RoutingDecided
 from schemas.topics import DEAD_LETTERS, Service
 from services.case import handlers
 from services.case.handlers import CaseStore
@@ -23,15 +25,14 @@ from services.case.store import PendingMessage
 
 log = structlog.get_logger(__name__)
 SERVICE = Service.CASES
+T = TypeVar("T")
+E = TypeVar("E", bound=CloudEvent)
 
 
-class CaseRequests:
-    """The processor's batch handler for case requests: every request of a batch stored in one transaction.
-
-    While PostgreSQL is away the batch is tried again (capped, jittered backoff) until it is stored, so the
-    processor commits nothing before the rows are there; a stop meanwhile leaves the batch to be delivered
-    again. Records that are not a case request, and requests PostgreSQL refuses, become dead letters.
-    """
+class _BatchHandler:
+    """What the case service's batch handlers share: refused records become dead letters, and the batch's
+    effect is tried again while PostgreSQL is away (capped, jittered backoff), so the processor commits
+    nothing before the rows are there; a stop meanwhile leaves the batch to be delivered again."""
 
     def __init__(self, store: CaseStore, settings: KafkaSettings, source: str, stopping: asyncio.Event) -> None:
         self._store = store
@@ -40,21 +41,42 @@ class CaseRequests:
         self._stopping = stopping
         self.database = Outage("database")
 
-    async def __call__(self, records: list[ConsumerRecord]) -> list[Record]:
-        letters: list[Record] = []
-        requests: dict[str, tuple[OpenCase, ConsumerRecord]] = {}  # by request id: a repeat in the batch is one
+    async def _stored(self, effect: Callable[[], Awaitable[T]]) -> T:
+        return await until_it_works(effect, outage=self.database, stopping=self._stopping, retry_on=database_away)
+
+    def _decoded(self, event: type[E], records: list[ConsumerRecord], letters: list[Record]) -> dict[str, tuple[E, ConsumerRecord]]:
+        """The batch's events by id (a repeat in the batch is one); what cannot be read goes to ``letters``."""
+        events: dict[str, tuple[E, ConsumerRecord]] = {}
         for record in records:
             try:
-                request = decode_event(OpenCase, record)
+                decoded = decode_event(event, record)
             except Refused as refused:
                 letters.append(self._refuse(record, refused.reason))
                 continue
-            requests.setdefault(request.id, (request, record))
+            events.setdefault(decoded.id, (decoded, record))
+        return events
+
+    def _refuse(self, record: ConsumerRecord, reason: str) -> Record:
+        return refuse(record, reason, dead_letters=self._dead_letters, source=self._source, consumer=SERVICE)
+
+
+class CaseRequests(_BatchHandler):
+    """The processor's batch handler for case requests: every request of a batch stored in one transaction.
+    Requests PostgreSQL refuses become dead letters too."""
+
+    def __init__(self, store: CaseStore, settings: KafkaSettings, source: str, stopping: asyncio.Event, *,
+                 calendar: TermCalendar = TermCalendar(), levels: Mapping[str, float] | None = None) -> None:
+        super().__init__(store, settings, source, stopping)
+        self._calendar = calendar
+        self._levels = levels
+
+    async def __call__(self, records: list[ConsumerRecord]) -> list[Record]:
+        letters: list[Record] = []
+        requests = self._decoded(OpenCase, records, letters)
         now = dt.datetime.now(dt.timezone.utc)
-        stored = await until_it_works(
-            lambda: handlers.open_cases([r for r, _ in requests.values()], store=self._store, source=self._source,
-                                        now=now),
-            outage=self.database, stopping=self._stopping, retry_on=database_away)
+        stored = await self._stored(lambda: handlers.open_cases(
+            [r for r, _ in requests.values()], store=self._store, source=self._source, now=now,
+            calendar=self._calendar, levels=self._levels))
         for request_id, error in stored.refused.items():
             letters.append(self._refuse(requests[request_id][1], f"PostgreSQL refused the case: {error}"))
         if requests:
@@ -62,8 +84,18 @@ class CaseRequests:
                      repeated=len(requests) - len(stored.opened) - len(stored.refused))
         return letters
 
-    def _refuse(self, record: ConsumerRecord, reason: str) -> Record:
-        return refuse(record, reason, dead_letters=self._dead_letters, source=self._source, consumer=SERVICE)
+
+class Decisions(_BatchHandler):
+    """The processor's batch handler for routing decisions: each decided contact into its party's contact
+    history (klantcontacten), a batch in one statement."""
+
+    async def __call__(self, records: list[ConsumerRecord]) -> list[Record]:
+        letters: list[Record] = []
+        decisions = self._decoded(RoutingDecided, records, letters)
+        if decisions:
+            await self._stored(lambda: handlers.record_contacts([d for d, _ in decisions.values()],
+                                                                store=self._store))
+        return letters
 
 
 class OutboxPublisher:

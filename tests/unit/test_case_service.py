@@ -9,6 +9,7 @@ from plumbing.kafka import CLOUDEVENT_HEADERS
 from plumbing.processor import BatchProcessor, Route
 from plumbing.settings import KafkaSettings
 from schemas import CaseOpened, DeadLetter
+from schemas.cases import WorkItem
 from schemas.topics import CASE_EVENTS
 from services.case.handlers import open_cases
 from services.case.kafka import CaseRequests
@@ -19,13 +20,15 @@ from tests.realstack import eventually
 REQUESTS = "requests"
 
 
-async def test_request_opens_a_registered_case_and_announces_it():
+async def test_request_opens_a_registered_case_announces_it_and_queues_it_for_its_department():
     store = FakeCaseStore()
     assert (await open_cases([request("z-1")], store=store, source=SOURCE, now=NOW)).opened == ["z-1"]
     assert store.cases["z-1"].status == "registered"
-    topic, key, payload = store.outbox[0]
+    (topic, key, payload), (queue, queue_key, item) = store.outbox
     assert (topic, key) == (CASE_EVENTS.name, "z-1")
     assert CaseOpened.model_validate_json(payload).data.case_id == "z-1"
+    assert (queue, queue_key) == ("loket.backoffice.openbare-ruimte.v1", "z-1")
+    assert WorkItem.model_validate_json(item).data.why == "opened"
 
 
 async def test_redelivered_request_has_no_second_effect():
@@ -33,7 +36,7 @@ async def test_redelivered_request_has_no_second_effect():
     await open_cases([request("z-1")], store=store, source=SOURCE, now=NOW)
     again = await open_cases([request("z-1")], store=store, source=SOURCE, now=NOW)
     assert again.opened == [] and again.refused == {}
-    assert len(store.cases) == 1 and len(store.outbox) == 1
+    assert len(store.cases) == 1 and len(store.outbox) == 2
 
 
 async def test_case_opened_carries_no_personal_data():
@@ -42,9 +45,9 @@ async def test_case_opened_carries_no_personal_data():
     party = PartyRef(pseudonym="a" * 64, identified_by="bsn", personal=PersonalData(bsn="111222333", name="J. Jansen"))
     store = FakeCaseStore()
     await open_cases([request("z-2", party=party)], store=store, source=SOURCE, now=NOW)
-    payload = store.outbox[0][2].decode()
-    assert "111222333" not in payload and "Jansen" not in payload
-    assert "a" * 64 in payload
+    opened, queued = (payload.decode() for _, _, payload in store.outbox)
+    assert not any(secret in text for secret in ("111222333", "Jansen") for text in (opened, queued))
+    assert "a" * 64 in opened
 
 
 def _request_record(offset: int, case_id: str, **fields) -> object:

@@ -215,7 +215,8 @@ def _escalate(q: _Question, org: Organisation, calendar: TermCalendar, *, rule: 
     case = OpenCaseData(
         case_id=case_id, question_id=q.id, contact_id=q.data.contact_id, channel=q.data.channel,
         subject_code=q.subject.code, case_type=terms.case_type, department=department, due_date=due,
-        legal_deadline=legal, legal_basis=terms.legal_basis if legal else None, question=q.data.text,
+        legal_deadline=legal, legal_basis=terms.legal_basis if legal else None, asked_on=q.received_on,
+        norm_working_days=terms.norm_working_days, legal_term_weeks=terms.legal_term_weeks, question=q.data.text,
         party=q.data.party, requested_at=q.now,
     )
     return decision, case
