@@ -31,6 +31,26 @@ class LoketSettings(BaseSettings):
                                         "is delivered again.")
 
 
+#: The pseudonym key of the local stack only; a service that finds it in use warns at start-up.
+DEVELOPMENT_SECRET = "loket-development-only-pseudonym-secret"
+
+
+class PseudonymSettings(LoketSettings):
+    """The key parties are pseudonymised with: one for every service that makes or looks up pseudonyms, or the
+    same party gets two."""
+
+    pseudonym_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET), description="Key of the HMAC that pseudonymises party identifiers."
+    )
+
+    def pseudonym_key(self) -> bytes:
+        return self.pseudonym_secret.get_secret_value().encode()
+
+    def development_pseudonym_secret(self) -> bool:
+        """Whether the key is still the development one (start-up warns)."""
+        return self.pseudonym_secret.get_secret_value() == DEVELOPMENT_SECRET
+
+
 class KafkaSettings(LoketSettings):
     """Where the Kafka broker is and how Loket's topics are named there."""
 

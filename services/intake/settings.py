@@ -1,22 +1,18 @@
 """Settings of the intake service."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from plumbing.api import ApiSettings
-from plumbing.settings import KafkaSettings
+from plumbing.settings import DEVELOPMENT_SECRET, KafkaSettings, PseudonymSettings
 
-#: Only for the local stack; start-up warns when it is still in use.
-DEVELOPMENT_SECRET = "loket-development-only-pseudonym-secret"
+__all__ = ["DEVELOPMENT_SECRET", "IntakeSettings"]  # the key's definition is shared: plumbing.settings
 
 
-class IntakeSettings(KafkaSettings, ApiSettings):
+class IntakeSettings(KafkaSettings, ApiSettings, PseudonymSettings):
     """``LOKET_*`` settings of ``loket intake``."""
 
     intake_host: str = Field("127.0.0.1", description="Address the intake HTTP API listens on.")
     intake_port: int = Field(8080, ge=0, le=65535, description="Port of the intake HTTP API.")
-    pseudonym_secret: SecretStr = Field(
-        SecretStr(DEVELOPMENT_SECRET), description="Key of the HMAC that pseudonymises party identifiers."
-    )
     intake_max_body_bytes: int = Field(
         64 * 1024, ge=1024,
         description="Largest request body taken, in bytes; a larger one is a 413, refused by its Content-Length "
