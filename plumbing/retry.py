@@ -97,3 +97,17 @@ async def _unless_stopped(attempt: Callable[[], Awaitable[T]], stopping: asyncio
         stop.cancel()
         if not task.done():  # we were cancelled ourselves
             task.cancel()
+
+
+async def keep_doing(work: Callable[[], Awaitable[bool]], *, interval: float, stopping: asyncio.Event,
+                     outage: Outage, retry_on: Callable[[BaseException], bool]) -> None:
+    """``work()`` until ``stopping`` is set: at once again while it says there is more to do, else after
+    ``interval`` seconds; tried again (``until_it_works``) while its dependency is away. Returns on a stop."""
+    while not stopping.is_set():
+        try:
+            more = await until_it_works(work, outage=outage, stopping=stopping, retry_on=retry_on)
+        except Stopped:
+            return
+        if not more:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=interval)

@@ -18,7 +18,6 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from plumbing.calendar import TermCalendar
-from plumbing.exceptions import Stopped
 from plumbing.health import beside_health, broker_unreachable, database_unreachable, health_app
 from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
                             stop_client, topic_name)
@@ -28,16 +27,23 @@ from plumbing.migrate import migrate
 from plumbing.organisation import load_organisation
 from plumbing.outage import Outage
 from plumbing.processor import BatchProcessor, Route
-from plumbing.retry import database_away, until_it_works
+from plumbing.retry import database_away, keep_doing, until_it_works
 from schemas.envelope import source_urn
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS, DECISIONS
+from services.case import metrics
 from services.case.domain import work_queue
 from services.case.kafka import SERVICE, CaseRequests, Decisions, OutboxPublisher
 from services.case.settings import CaseSettings
+from services.case.metrics import Departments
 from services.case.store import PgCaseStore, PgOutbox
+from services.case.watcher import DeadlineWatcher, dutch_today
 
 log = structlog.get_logger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Connections at most: the batches, the relay, the watcher, the gauges and the back-office API share them.
+POOL_SIZE = 8
+#: Seconds between two readings of the case gauges from PostgreSQL.
+METRICS_INTERVAL = 15.0
 #: Seconds the pool may take to close its connections before they are cut.
 POOL_CLOSE_TIMEOUT = 3.0
 
@@ -89,7 +95,7 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
     await ensure_topics(settings, [CASE_REQUESTS, DECISIONS, CASE_EVENTS, DEAD_LETTERS, *queues], stopping=stopping,
                         outage=readiness.broker)
     # No connection is made before one is needed, and a connection lost is replaced when next acquired.
-    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=4)
+    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=POOL_SIZE)
     source = source_urn(settings.oin, "loket-cases")
     store = PgCaseStore(pool)
 
@@ -114,9 +120,30 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
         await start_consumer(consumer, settings, stopping=stopping, outage=readiness.broker)
         readiness.producer = lambda: processor.producer
         log.info("cases_started")
+        outbox, departments = PgOutbox(pool), Departments(d.code for d in organisation.departments)
+        watcher = DeadlineWatcher(pool, source=source, levels=settings.deadline_levels, departments=departments)
+
+        async def relayed() -> bool:  # more waiting, perhaps
+            return await outbox.relay(publisher) > 0
+
+        async def announced() -> bool:
+            return await watcher.announce_due() == watcher.batch
+
+        async def measured() -> bool:
+            await metrics.refresh(pool, departments, dutch_today())
+            return False
+
+        def keep(work: Callable[[], Awaitable[bool]], interval: float) -> Awaitable[None]:
+            # Each loop tells of its own database outage: the relay's, the watcher's and the gauges' apart.
+            return keep_doing(work, interval=interval, stopping=stopping, outage=Outage("database"),
+                              retry_on=database_away)
+
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(processor.run(stopping))
-            tasks.create_task(relay_outbox(PgOutbox(pool), publisher, settings.outbox_interval_seconds, stopping))
+            # What was not marked published when the relay stops is published again after the restart.
+            tasks.create_task(keep(relayed, settings.outbox_interval_seconds))
+            tasks.create_task(keep(announced, settings.deadline_interval_seconds))
+            tasks.create_task(keep(measured, METRICS_INTERVAL))
 
 
 async def _close_pool(pool: asyncpg.Pool) -> None:
@@ -124,21 +151,6 @@ async def _close_pool(pool: asyncpg.Pool) -> None:
         await asyncio.wait_for(pool.close(), POOL_CLOSE_TIMEOUT)
     except TimeoutError:
         pool.terminate()  # connections to a server that does not answer: cut them
-
-
-async def relay_outbox(outbox: PgOutbox, publish: OutboxPublisher, interval: float, stopping: asyncio.Event) -> None:
-    """Publish the outbox's messages until ``stopping`` is set, trying again while PostgreSQL is away (the
-    publisher itself rides out the broker's outages)."""
-    database = Outage("database")
-    while not stopping.is_set():
-        try:
-            relayed = await until_it_works(lambda: outbox.relay(publish), outage=database, stopping=stopping,
-                                           retry_on=database_away)
-        except Stopped:
-            return  # what was not marked published is published again after the restart
-        if not relayed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=interval)
 
 
 def main() -> None:

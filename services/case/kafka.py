@@ -19,7 +19,7 @@ from plumbing.retry import broker_away, database_away, until_it_works
 from plumbing.settings import KafkaSettings
 from schemas import CloudEvent, OpenCase, RoutingDecided
 from schemas.topics import DEAD_LETTERS, Service
-from services.case import handlers
+from services.case import handlers, metrics
 from services.case.handlers import CaseStore
 from services.case.store import PendingMessage
 
@@ -122,3 +122,5 @@ class OutboxPublisher:
         records = [event_record(topic_name(self._settings, m.topic), m.key, m.payload) for m in messages]
         await until_it_works(lambda: self._sender.send_once(records), outage=self.broker, stopping=self._stopping,
                              retry_on=broker_away)
+        for message in messages:
+            metrics.EVENTS_PUBLISHED.labels(type=metrics.event_type(message.event_type)).inc()

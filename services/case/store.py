@@ -58,6 +58,7 @@ class PendingMessage:
     topic: str
     key: str
     payload: bytes
+    event_type: str | None = None
 
 
 #: Consumers named in the inbox.
@@ -201,12 +202,13 @@ class PgOutbox:
         """Hand up to ``limit`` pending messages to ``publish``; mark them only once it returns."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, topic, message_key, payload FROM outbox WHERE published_at IS NULL"
+                "SELECT id, topic, message_key, payload, event_type FROM outbox WHERE published_at IS NULL"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 limit,
             )
             if not rows:
                 return 0
-            await publish([PendingMessage(r["id"], r["topic"], r["message_key"], r["payload"].encode()) for r in rows])
+            await publish([PendingMessage(r["id"], r["topic"], r["message_key"], r["payload"].encode(), r["event_type"])
+                           for r in rows])
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
             return len(rows)

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from plumbing.calendar import LegalCalendar, TermCalendar, WorkingDayCalendar
-from services.case.deadlines import DeadlineRefused, extend, opened, resume, suspend
+from services.case.deadlines import DEFAULT_LEVELS, DeadlineRefused, alarms, extend, opened, resume, suspend
 
 CALENDAR = TermCalendar()
 D = dt.date
@@ -74,3 +74,45 @@ def test_suspension_and_resumption_follow_the_cases_state():
     same_day = resume(suspend(case, D(2027, 4, 19)), D(2027, 4, 20), CALENDAR)
     assert same_day.legal_due(CALENDAR) == case.legal_due(CALENDAR)
     assert same_day.service_due(CALENDAR) == case.service_due(CALENDAR)
+
+
+def _levels(deadlines, levels=DEFAULT_LEVELS, calendar=CALENDAR):
+    return {(a.clock, a.level): a.due_on for a in alarms(deadlines, calendar, levels)}
+
+
+def test_each_clock_warns_at_80_percent_breaches_on_its_due_date_and_escalates_at_half_its_term_again():
+    found = _levels(complaint(D(2027, 4, 19)))  # norm 10 working days, six weeks by Awb 9:11
+    # Service norm: 8 of 10 working days (Koningsdag left out) is Friday 30 April; 15 is 12 May (5 May counts,
+    # as it does for the organisation's working days in 2027; Ascension, 6 May, does not).
+    assert found["service", "warning"] == D(2027, 4, 30)
+    assert found["service", "breached"] == D(2027, 5, 4) == complaint(D(2027, 4, 19)).service_due(CALENDAR)
+    assert found["service", "escalated"] == D(2027, 5, 12)
+    # Legal term: 34 of 42 days is 23 May; the due date is the Atw's (31 May); 21 days past it is 21 June.
+    assert found["legal", "warning"] == D(2027, 5, 23)
+    assert found["legal", "breached"] == D(2027, 5, 31)
+    assert found["legal", "escalated"] == D(2027, 6, 21)
+
+
+def test_levels_and_their_shares_are_configuration_and_a_norm_only_case_has_one_clock():
+    found = _levels(opened(D(2026, 12, 21), norm_working_days=5), {"warning": 0.5, "breached": 1.0})
+    # From Monday 21 December 2026: 22, 23, 24, (25, 26 Christmas, weekend), 28, 29.
+    assert found == {("service", "warning"): D(2026, 12, 24), ("service", "breached"): D(2026, 12, 29)}
+
+
+def test_a_suspension_and_an_extension_move_the_levels_not_yet_reached():
+    case = complaint(D(2027, 4, 19))
+    resumed = resume(suspend(case, D(2027, 4, 22)), D(2027, 4, 29), CALENDAR)
+    moved = _levels(resumed)
+    assert moved["service", "breached"] == resumed.service_due(CALENDAR) == D(2027, 5, 11)
+    assert moved["legal", "breached"] == D(2027, 6, 7)
+    extended = _levels(extend(case, weeks=4, reason="advies van de klachtencommissie", on=D(2027, 5, 20),
+                              calendar=CALENDAR))
+    assert extended["legal", "breached"] == D(2027, 6, 28)
+    assert extended["service", "breached"] == D(2027, 5, 4)  # the promise stays
+
+
+def test_a_closing_day_moves_the_service_levels_but_never_the_legal_ones():
+    closed = TermCalendar(WorkingDayCalendar(closing_days=[D(2027, 4, 30)]), LegalCalendar())
+    found, plain = _levels(complaint(D(2027, 4, 19)), calendar=closed), _levels(complaint(D(2027, 4, 19)))
+    assert found["service", "warning"] == D(2027, 5, 3)
+    assert {k: v for k, v in found.items() if k[0] == "legal"} == {k: v for k, v in plain.items() if k[0] == "legal"}
