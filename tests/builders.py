@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from schemas import OpenCase, OpenCaseData
+from schemas import DecisionData, OpenCase, OpenCaseData, RoutingDecided
 from schemas.envelope import source_urn
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
@@ -18,3 +18,11 @@ def open_case(case_id: str = "case-1", request_id: str | None = None, **data: ob
     fields.update(data)
     return OpenCase.create(source=SOURCE, data=OpenCaseData(**fields), subject=case_id, time=NOW,
                            id=request_id or f"{case_id}:open-case")
+
+
+def decision(question_id: str = "q-1", **data: object) -> RoutingDecided:
+    """A routing decision: by default a phone question answered in the front office."""
+    fields = dict(question_id=question_id, contact_id=f"c-{question_id}", channel="phone", subject_code="grofvuil",
+                  outcome="answered", rule="front-office-answer", reason="Beantwoord.", decided_at=NOW)
+    fields.update(data)
+    return RoutingDecided.create(source=SOURCE, data=DecisionData(**fields), id=f"{question_id}:decision", time=NOW)

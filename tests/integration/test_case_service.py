@@ -6,11 +6,12 @@ import asyncpg
 import pytest
 
 from schemas import CaseOpened, DeadLetter
-from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS
+from schemas.cases import WorkItem
+from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS, DECISIONS
 from services.case.app import serve
-from services.case.domain import open_case as new_case
+from services.case.domain import open_case as new_case, work_queue
 from services.case.store import PgCaseStore
-from tests.builders import NOW, SOURCE, open_case
+from tests.builders import NOW, SOURCE, decision, open_case
 from tests.fakes import FakeCaseStore
 from tests.realstack import eventually
 
@@ -83,6 +84,8 @@ async def test_requests_become_rows_once_and_are_announced(case_settings, topics
 
     opened = await topics.read(CASE_EVENTS, until=lambda rs: len(rs) >= 3)
     assert sorted(CaseOpened.model_validate_json(r.value).data.case_id for r in opened) == ["z-1", "z-2", "z-4"]
+    queued = await topics.read(work_queue("openbare-ruimte"), until=lambda rs: len(rs) >= 3)
+    assert sorted(WorkItem.model_validate_json(r.value).data.case_id for r in queued) == ["z-1", "z-2", "z-4"]
     letters = await topics.read(DEAD_LETTERS, until=lambda rs: len(rs) >= 1)
     letter = DeadLetter.model_validate_json(letters[0].value)
     assert letter.data.original_value() == b'{"half": "a case"'
@@ -99,6 +102,25 @@ async def test_data_postgresql_refuses_is_parked_and_the_next_request_is_stored(
     conn = await asyncpg.connect(case_settings.database_url.get_secret_value())
     try:
         await eventually(lambda: _count_is(conn, "SELECT count(*) FROM cases WHERE case_id = 'z-11'", 1))
+    finally:
+        await conn.close()
+
+
+async def test_every_decided_contact_enters_its_partys_contact_history_once(case_settings, topics, running_cases):
+    party = "b" * 64
+    decisions = [decision("q-1", party_pseudonym=party),
+                 decision("q-2", party_pseudonym=party, outcome="escalated", rule="escalation", case_id="z-9",
+                          department="openbare-ruimte"),
+                 decision("q-1", party_pseudonym=party)]  # redelivered
+    for event in decisions:
+        await topics.produce(DECISIONS, event.to_bytes(), key=party.encode())
+    conn = await asyncpg.connect(case_settings.database_url.get_secret_value())
+    try:
+        await eventually(lambda: _count_is(conn, "SELECT count(*) FROM contacts", 2))
+        await eventually(lambda: topics.consumed_all("cases", DECISIONS))
+        rows = await conn.fetch("SELECT question_id, outcome, case_id FROM contacts WHERE party_pseudonym = $1"
+                                " ORDER BY decided_at, question_id", party)
+        assert [tuple(r) for r in rows] == [("q-1", "answered", None), ("q-2", "escalated", "z-9")]
     finally:
         await conn.close()
 
