@@ -2,8 +2,9 @@
 
     python bench/cases.py [--requests 50000] [--partitions 4]
 
-Needs the local stack (``loket stack up``). The floor writes the very rows the case service writes (the case,
-its first history row and its outbox event) with ``copy_records_to_table``, in transactions of the service's
+Needs the local stack (``loket stack up``). The floor writes the very rows the case service writes (the inbox
+entry, the case, its personal data, its first history row, its deadline alarms and its outbox events) with
+``copy_records_to_table``, in transactions of the service's
 batch size, into a database of its own. The case service runs as in production (``loket cases``, one
 process) on requests produced beforehand; cases/s is measured from its first stored case to the last. Prints
 both and their ratio: absolute numbers depend on the machine and its noise, the ratio is what to compare.
@@ -32,7 +33,7 @@ from schemas.topics import CASE_REQUESTS, FIXED_TOPICS
 from services.case.app import migrate_database
 from services.case.domain import open_case
 from services.case.settings import CaseSettings
-from services.case.store import CASE_COLUMNS, case_row
+from services.case.store import table_rows
 
 console = Console()
 BATCH = CaseSettings().case_batch_size
@@ -46,7 +47,8 @@ def requests(count: int, source: str) -> list[OpenCase]:
         party = PartyRef(pseudonym=f"{n % 5000:064x}", identified_by="bsn") if n % 10 else None
         data = OpenCaseData(case_id=f"zaak-{n}", question_id=f"q-{n}", contact_id=f"c-{n}", channel="phone",
                             subject_code="grofvuil", case_type="ophalen-grofvuil", department="openbare-ruimte",
-                            due_date=now.date() + dt.timedelta(days=5), question="Mijn bankstel moet weg",
+                            due_date=now.date() + dt.timedelta(days=7), asked_on=now.date(), norm_working_days=5,
+                            question="Mijn bankstel moet weg",
                             party=party, requested_at=now)
         made.append(OpenCase.create(source=source, data=data, subject=data.case_id, time=now, id=f"r-{n}"))
     return made
@@ -71,15 +73,9 @@ async def floor(settings: CaseSettings, made: list[OpenCase], source: str) -> fl
     try:
         started = time.perf_counter()
         for at in range(0, len(cases), BATCH):
-            batch = cases[at:at + BATCH]
             async with conn.transaction():
-                await conn.copy_records_to_table("cases", columns=CASE_COLUMNS, records=[case_row(c) for c in batch])
-                await conn.copy_records_to_table(
-                    "case_status_history", columns=("case_id", "status", "changed_at", "changed_by"),
-                    records=[(c.request.data.case_id, "registered", c.opened_at, "bench") for c in batch])
-                await conn.copy_records_to_table(
-                    "outbox", columns=("topic", "message_key", "payload"),
-                    records=[(m.topic.name, m.key, m.payload.decode()) for c in batch for m in c.announcements])
+                for table, columns, rows in table_rows(cases[at:at + BATCH]):
+                    await conn.copy_records_to_table(table, columns=columns, records=rows)
         return len(cases) / (time.perf_counter() - started)
     finally:
         await conn.close()

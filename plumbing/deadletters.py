@@ -75,7 +75,9 @@ def structured_value(record: RawRecord) -> bytes | None:
 def _pairs(record: RawRecord) -> list[tuple[str, bytes]]:
     """The record's headers as (name, value) pairs, whether the client gives pairs or a mapping."""
     raw = getattr(record, "headers", None) or ()
-    return [(str(name), value or b"") for name, value in (raw.items() if isinstance(raw, Mapping) else raw)]
+    if not isinstance(raw, (tuple, list)) and isinstance(raw, Mapping):  # aiokafka's tuple first: ABC checks cost
+        raw = raw.items()
+    return [(str(name), value or b"") for name, value in raw]
 
 
 def _headers(record: RawRecord) -> dict[str, bytes]:

@@ -5,6 +5,7 @@ Context attributes never carry personal data: ``subject`` holds a pseudonym or a
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import datetime, timezone
@@ -75,17 +76,21 @@ class CloudEvent(Frozen, Generic[DataT]):
     @classmethod
     def create(cls, *, source: str, data: DataT, subject: str | None = None, **attrs: Any) -> Self:
         """A new event of this class's type: a fresh id unless ``id`` is given, stamped now unless ``time`` is."""
-        attrs.setdefault("id", str(uuid.uuid4()))
-        attrs.setdefault("time", datetime.now(timezone.utc))
+        if "id" not in attrs:  # not setdefault: that would mint a uuid4 for every event given its id
+            attrs["id"] = str(uuid.uuid4())
+        if "time" not in attrs:
+            attrs["time"] = datetime.now(timezone.utc)
         return cls(specversion="1.0", type=cls.event_type(), dataschema=cls.schema_uri(), source=source,
                    subject=subject, data=data, **attrs)
 
     @classmethod
+    @functools.cache
     def event_type(cls) -> str:
         """The fixed ``type`` attribute of this event class (the one value its ``Literal`` allows)."""
         return get_args(cls.model_fields["type"].annotation)[0]
 
     @classmethod
+    @functools.cache
     def schema_uri(cls) -> str:
         """Where the JSON Schema of this event type is published (its ``dataschema``)."""
         return f"{SCHEMA_BASE_URI}{cls.event_type()}.json"

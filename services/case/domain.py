@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -45,9 +46,16 @@ class NewCase:
     announcements: tuple[OutboxMessage, ...]
 
 
+@functools.cache
 def work_queue(department: str) -> TopicSpec:
     """A department's work-queue topic."""
     return BACKOFFICE.with_parameters(department=department)
+
+
+@functools.lru_cache(maxsize=4096)
+def _alarms(deadlines: Deadlines, calendar: TermCalendar, levels: tuple[tuple[str, float], ...]) -> tuple[Alarm, ...]:
+    # Most cases of a day share their clocks: worked out once for all of them.
+    return tuple(alarms(deadlines, calendar, dict(levels)))
 
 
 def deadlines_of(request: OpenCase) -> Deadlines:
@@ -64,6 +72,7 @@ def deadlines_of(request: OpenCase) -> Deadlines:
     return Deadlines(on, norm, legal)
 
 
+@functools.lru_cache(maxsize=1024)
 def _working_days(start: dt.date, end: dt.date) -> int:
     # Weekdays after ``start`` up to ``end``: only for requests without their norm, so no calendar at hand.
     return sum((start + dt.timedelta(days=n)).weekday() < 5 for n in range(1, (end - start).days + 1))
@@ -90,6 +99,6 @@ def open_case(request: OpenCase, *, source: str, now: dt.datetime, calendar: Ter
                           subject_code=data.subject_code, priority=data.priority, due_date=data.due_date,
                           legal_due=legal_due, why="opened", queued_at=now),
     )
-    return NewCase(request, now, deadlines, legal_due, tuple(alarms(deadlines, calendar, levels)),
+    return NewCase(request, now, deadlines, legal_due, _alarms(deadlines, calendar, tuple(levels.items())),
                    (OutboxMessage.of(CASE_EVENTS, data.case_id, opened),
                     OutboxMessage.of(work_queue(data.department), data.case_id, queued)))

@@ -14,7 +14,7 @@ class CaseSettings(KafkaSettings, DatabaseSettings):
     """``LOKET_*`` settings of ``loket cases``."""
 
     organisation_file: Path = Field(DEFAULT_FILE, description="TOML file of the organisation's catalog.")
-    case_batch_size: int = Field(500, ge=1, description="Most case requests handled per poll.")
+    case_batch_size: int = Field(2000, ge=1, description="Most case requests handled per poll.")
     outbox_interval_seconds: float = Field(0.2, gt=0, description="How often the relay looks for new outbox rows.")
     deadline_levels: dict[Literal["warning", "breached", "escalated"], float] = Field(
         DEFAULT_LEVELS, description="Deadline levels the watcher announces, with the share of a case's term at "

@@ -61,6 +61,8 @@ class PendingMessage:
     event_type: str | None = None
 
 
+#: Most outbox rows published per transaction of the relay (two events per case: a batch of cases and more).
+RELAY_BATCH = 2000
 #: Consumers named in the inbox.
 CASE_REQUESTS_INBOX = "case-requests"
 #: The columns of a case row, in ``case_row``'s order.
@@ -119,6 +121,22 @@ def party_row(case: NewCase) -> tuple[str, str | None, str | None] | None:
     data = case.request.data
     party = data.party.personal.model_dump_json(exclude_none=True) if data.party and data.party.personal else None
     return (data.case_id, party, data.question) if party or data.question else None
+
+
+def table_rows(cases: Sequence[NewCase]) -> list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]]:
+    """Every row that storing ``cases`` as new writes, by table: (table, columns, rows). For a raw floor to
+    measure the store against (``bench/cases.py``)."""
+    return [
+        ("inbox", ("consumer", "event_id"), [(CASE_REQUESTS_INBOX, c.request.id) for c in cases]),
+        ("cases", CASE_COLUMNS, [case_row(c) for c in cases]),
+        ("case_parties", ("case_id", "party", "question"), [row for c in cases if (row := party_row(c))]),
+        ("case_status_history", ("case_id", "status", "action", "changed_at", "changed_by"),
+         [(c.request.data.case_id, "registered", "opened", c.opened_at, SYSTEM) for c in cases]),
+        ("deadline_alarms", ("case_id", "clock", "level", "due_on"),
+         [(c.request.data.case_id, a.clock, a.level, a.due_on) for c in cases for a in c.alarms]),
+        ("outbox", ("topic", "message_key", "payload", "event_type"),
+         [(m.topic.name, m.key, m.payload.decode(), m.event_type) for c in cases for m in c.announcements]),
+    ]
 
 
 async def insert_outbox(conn: asyncpg.Connection, messages: Sequence[OutboxMessage]) -> None:
@@ -198,7 +216,7 @@ class PgOutbox:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def relay(self, publish: Callable[[list[PendingMessage]], Awaitable[None]], limit: int = 500) -> int:
+    async def relay(self, publish: Callable[[list[PendingMessage]], Awaitable[None]], limit: int = RELAY_BATCH) -> int:
         """Hand up to ``limit`` pending messages to ``publish``; mark them only once it returns."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
