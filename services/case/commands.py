@@ -184,8 +184,9 @@ class CaseRules:
         _holder_or_coordinator(case, by, "release")
         return self._changed(case, by, now, Action.RELEASED, status=Status.REGISTERED, assignee=None)
 
-    def transfer(self, case: CaseState, by: Worker, now: dt.datetime, *, to: str, reason: str) -> Outcome:
+    def transfer(self, case: CaseState, by: Worker, now: dt.datetime, *, department: str, reason: str) -> Outcome:
         """Send the case to another department's queue, with the reason; nobody holds it there yet."""
+        to = department
         _not_resolved(case)
         _holder_or_coordinator(case, by, "transfer")
         if to not in self.departments:

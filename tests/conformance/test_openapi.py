@@ -23,6 +23,9 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pydantic import ValidationError
 
 from schemas.intake import QuestionSubmission
+from services.case.api import create_app as create_back_office
+from services.case.auth import BackOfficeSettings
+from services.case.settings import CaseSettings
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
 from services.norms.http import create_http_app
@@ -41,9 +44,18 @@ async def _no_kafka(settings):
     yield _NoKafka()
 
 
+class _BackOfficeSettings(CaseSettings, BackOfficeSettings):
+    """The case service's settings with the back office's (whether or not CaseSettings has them already)."""
+
+
+async def _ready() -> None:
+    return None
+
+
 def _apps():
     """Every HTTP app a Loket service serves (add new ones here, or their documents go unchecked)."""
-    return {"intake": create_app(IntakeSettings(), _no_kafka), "norms": create_http_app()}
+    return {"intake": create_app(IntakeSettings(), _no_kafka), "norms": create_http_app(),
+            "backoffice": create_back_office(_BackOfficeSettings(), lambda: None, _ready)}
 
 
 async def _get(app, path: str) -> httpx.Response:
@@ -61,15 +73,15 @@ async def _served_documents() -> dict[str, dict]:
     return documents
 
 
-async def test_the_intake_serves_its_document_and_the_norms_server_none():
+async def test_the_intake_and_the_back_office_serve_their_documents_and_the_norms_server_none():
     # The norms server is operational only (/metrics, /health): no API, so no document and no /docs.
-    assert sorted(await _served_documents()) == ["intake"]
+    assert sorted(await _served_documents()) == ["backoffice", "intake"]
     norms = create_http_app()
     assert (await _get(norms, "/openapi.json")).status_code == 404
     assert (await _get(norms, "/docs")).status_code == 404
 
 
-@pytest.mark.parametrize("service", ["intake"])
+@pytest.mark.parametrize("service", ["intake", "backoffice"])
 async def test_spectral_with_the_adr_ruleset_reports_nothing(service, tmp_path):
     document = tmp_path / f"{service}-openapi.json"
     document.write_text(json.dumps((await _served_documents())[service]), "utf-8")
@@ -78,7 +90,7 @@ async def test_spectral_with_the_adr_ruleset_reports_nothing(service, tmp_path):
     assert run.returncode == 0, run.report()
 
 
-@pytest.mark.parametrize("service", ["intake"])
+@pytest.mark.parametrize("service", ["intake", "backoffice"])
 async def test_openapi_spec_validator_finds_the_document_valid_as_oas_3_1(service):
     document = (await _served_documents())[service]
     assert document["openapi"] == "3.1.0"

@@ -72,13 +72,13 @@ def test_a_coordinator_of_another_department_does_not_oversee_this_one():
     with pytest.raises(NotAllowed):
         RULES.release(complaint(status=Status.IN_PROGRESS, assignee="bob"), other, at(D(2027, 4, 20)))
     admin = Worker("root", frozenset(), Role.ADMIN)
-    assert RULES.release(complaint(status=Status.IN_PROGRESS, assignee="bob"), admin, at(D(2027, 4, 20))).case.assignee \
-        is None
+    released = RULES.release(complaint(status=Status.IN_PROGRESS, assignee="bob"), admin, at(D(2027, 4, 20)))
+    assert released.case.assignee is None
 
 
 def test_a_transfer_clears_the_holder_and_puts_a_work_item_on_the_new_departments_queue():
     outcome = RULES.transfer(complaint(status=Status.IN_PROGRESS, assignee="anna", version=3), ANNA,
-                             at(D(2027, 4, 20)), to="afval", reason="gaat over de container")
+                             at(D(2027, 4, 20)), department="afval", reason="gaat over de container")
     case = outcome.case
     assert (case.department, case.assignee, case.status, case.version) == ("afval", None, Status.REGISTERED, 4)
     assert outcome.entry.reason == "klachten → afval: gaat over de container"
@@ -93,7 +93,7 @@ def test_a_transfer_clears_the_holder_and_puts_a_work_item_on_the_new_department
                                                    ("klachten", "x", "already"), ("afval", "  ", "empty")])
 def test_a_transfer_names_a_known_other_department_and_a_reason(to, reason, why):
     with pytest.raises(Invalid, match=why):
-        RULES.transfer(complaint(), ANNA, at(D(2027, 4, 20)), to=to, reason=reason)
+        RULES.transfer(complaint(), ANNA, at(D(2027, 4, 20)), department=to, reason=reason)
 
 
 def test_suspension_and_resumption_move_both_due_dates_past_koningsdag_and_the_alarms_with_them():
