@@ -125,6 +125,41 @@ def norms() -> None:
 
 
 @cli.command()
+def token(
+    worker: str = typer.Option(..., help="The worker's id: the token's subject."),
+    department: list[str] = typer.Option([], help="A department code the worker works for; repeat for more "
+                                         "(an admin needs none)."),
+    role: str = typer.Option("worker", help="worker, coordinator or admin."),
+    minutes: int | None = typer.Option(None, min=1, show_default=False,
+                                       help="How long it is valid; by default LOKET_CASE_TOKEN_MINUTES (480)."),
+) -> None:
+    """Mint a development bearer token for the back-office API and print it."""
+    import datetime as dt
+
+    from plumbing.organisation import OrganisationFileError, load_organisation
+    from services.case.auth import BackOfficeSettings, mint_token
+    from services.case.commands import Role
+    from services.case.settings import CaseSettings
+
+    if role not in set(Role):
+        _fail(f"no role {role!r}: one of {', '.join(Role)}")
+    case = CaseSettings()
+    try:
+        known = {d.code for d in load_organisation(case.organisation_file).departments}
+    except OrganisationFileError as exc:
+        _fail(str(exc))
+    if unknown := sorted(set(department) - known):
+        _fail(f"no department {', '.join(unknown)} in {case.organisation_file}")
+    if not department and role != Role.ADMIN:
+        _fail("a worker or coordinator needs at least one --department")
+    ttl = dt.timedelta(minutes=minutes) if minutes else None
+    typer.echo(mint_token(BackOfficeSettings(), worker, department, Role(role), ttl))
+    args = " ".join([f"--worker {worker}", *(f"--department {d}" for d in department), f"--role {role}"])
+    typer.echo(f'use it: TOKEN=$(loket token {args}); curl -s -H "Authorization: Bearer $TOKEN" '
+               f"http://{case.case_host}:{case.case_port}/v1/cases", err=True)
+
+
+@cli.command()
 def run() -> None:
     """Run all four services, one process each, until Ctrl-C."""
     from loket.supervisor import Supervisor
