@@ -85,3 +85,20 @@ def test_the_development_keys_are_named_so_start_up_can_warn():
     development = BackOfficeSettings(pseudonym_secret=DEVELOPMENT_SECRET, case_jwt_secret=DEVELOPMENT_JWT_SECRET)
     assert development.development_keys() == ["LOKET_PSEUDONYM_SECRET", "LOKET_CASE_JWT_SECRET"]
     assert SETTINGS.development_keys() == []
+
+
+def test_loket_token_prints_a_token_the_api_accepts_and_a_curl_line_on_stderr(monkeypatch):
+    from typer.testing import CliRunner
+
+    from loket.cli import cli
+
+    monkeypatch.setenv("LOKET_CASE_JWT_SECRET", KEY)
+    monkeypatch.setenv("LOKET_CASE_PORT", "18084")
+    done = CliRunner().invoke(cli, ["token", "--worker", "anna", "--department", "afval-reiniging",
+                                    "--department", "parkeren", "--role", "coordinator", "--minutes", "5"])
+    assert done.exit_code == 0, done.output
+    assert worker_of(done.stdout.strip(), SecretStr(KEY)) == Worker("anna", frozenset({"afval-reiniging", "parkeren"}),
+                                                                   Role.COORDINATOR)
+    assert "curl" in done.stderr and "http://127.0.0.1:18084/v1/cases" in done.stderr
+    unknown = CliRunner().invoke(cli, ["token", "--worker", "anna", "--department", "nergens"])
+    assert unknown.exit_code == 2 and "no department nergens" in unknown.stderr
