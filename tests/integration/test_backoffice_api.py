@@ -3,6 +3,7 @@ filtered in SQL), explicit conflicts (409, 412, 428), the outbox of a change, th
 moves, and an access-log row for every read of personal data, the klantbeeld found by BSN, e-mail or phone in a
 POST body."""
 
+import asyncio
 import datetime as dt
 import json
 import random
@@ -222,6 +223,15 @@ async def test_conflicts_are_explicit_claimed_by_another_stale_or_missing_if_mat
     history = [(h["action"], h["changed_by"]) for h in (await client.get("/v1/cases/z-1", headers=anna)).json()[
         "history"]]
     assert history == [("opened", "loket-cases"), ("claimed", "anna"), ("resolved", "anna")]
+
+
+async def test_two_claims_on_the_same_version_at_once_one_wins_and_the_other_is_told_it_is_stale(client, settings,
+                                                                                              pool):
+    await seed(pool, open_case("z-1", department=AFVAL))
+    answers = await asyncio.gather(*(changed(client, settings, "z-1", "claims", bearer(settings, who, AFVAL), version=1)
+                                     for who in ("anna", "bob")))
+    assert sorted(a.status_code for a in answers) == [200, 412], [a.text for a in answers]
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'nl.loket.cases.case-claimed'") == 1
 
 
 async def test_a_coordinator_releases_and_transfers_a_case_a_colleague_holds(client, settings, pool):
