@@ -26,12 +26,15 @@ from plumbing.settings import StackSettings
 from schemas import DecisionData, RoutingDecided
 from schemas.topics import DECISIONS, FIXED_TOPICS
 from services.case.app import migrate_database
+from services.case.auth import mint_token
 from services.case.settings import CaseSettings
 from services.intake.settings import IntakeSettings
 from services.norms.settings import NormsSettings
 
 console = Console()
 
+#: The department whose cases the demo's back-office token sees.
+DEMO_DEPARTMENT = "openbare-ruimte"
 #: Rows in the table of decisions, one per different question.
 SHOWN = 8
 
@@ -43,6 +46,17 @@ def ask_command(host: str, port: int) -> str:
             "     -H 'content-type: application/json' \\\n"
             """     -d '{"channel":"web","text":"mijn kliko is kapot",\n"""
             """          "party":{"bsn":"111222333"}}'""")
+
+
+def back_office_command(host: str, port: int, token: str) -> str:
+    """The curl that lists the cases of a demo worker's department in the back office."""
+    return (f"curl -s 'http://{host}:{port}/v1/cases?status=registered' \\\n"
+            f"     -H 'authorization: Bearer {token}'")
+
+
+def demo_token() -> str:
+    """A development token of a worker of the department most demo cases go to."""
+    return mint_token(CaseSettings(), "demo-medewerker", [DEMO_DEPARTMENT])
 
 
 def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) -> int:
@@ -265,3 +279,8 @@ def _where_to_look(log_dir: Path) -> None:
 
 [bold]Ask a question of your own[/bold]""", soft_wrap=True, highlight=False)
     _print_plain(ask_command(intake.intake_host, intake.intake_port))
+    cases = CaseSettings()
+    console.print(f"""
+[bold]The back office[/bold] (a token of a worker of {DEMO_DEPARTMENT}, from `loket token`; API docs at
+http://{cases.case_host}:{cases.case_port}/docs)""", soft_wrap=True, highlight=False)
+    _print_plain(back_office_command(cases.case_host, cases.case_port, demo_token()))

@@ -1,9 +1,10 @@
 """Entry point of ``loket cases``: wiring only.
 
-Case requests are consumed on the project's batch processor (``plumbing.processor``): a batch's cases are
-stored in one transaction, and its offsets committed only after that. While PostgreSQL or the broker is
-away the service keeps trying, with capped and jittered backoff, and says so on ``/health/ready``; it
-never exits because a dependency is away.
+Case requests and routing decisions are consumed on the project's batch processor (``plumbing.processor``):
+a batch's cases (or contacts) are stored in one transaction, and its offsets committed only after that. Beside
+it run the outbox relay, the deadline watcher, the gauges' reader and, on the service's HTTP port with health
+and metrics, the back-office API. While PostgreSQL or the broker is away the service keeps trying, with capped
+and jittered backoff, and says so on ``/health/ready``; it never exits because a dependency is away.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from plumbing.calendar import TermCalendar
-from plumbing.health import beside_health, broker_unreachable, database_unreachable, health_app
+from plumbing.health import beside_health, broker_unreachable, database_unreachable
 from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
                             stop_client, topic_name)
 from plumbing.lifecycle import run_until_signalled
@@ -31,6 +32,7 @@ from plumbing.retry import database_away, keep_doing, until_it_works
 from schemas.envelope import source_urn
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS, DECISIONS
 from services.case import metrics
+from services.case.api import create_app
 from services.case.domain import work_queue
 from services.case.kafka import SERVICE, CaseRequests, Decisions, OutboxPublisher
 from services.case.settings import CaseSettings
@@ -63,6 +65,7 @@ class Readiness:
     def __init__(self, database_url: str) -> None:
         self.database, self.broker = Outage("database"), Outage("broker")  # as start-up finds them
         self.producer: Callable[[], AIOKafkaProducer] | None = None  # once started: the producer in use
+        self.pool: asyncpg.Pool | None = None  # once migrated: the back-office API may use it
         self._database_url = database_url
 
     async def reason(self) -> str | None:
@@ -81,8 +84,8 @@ async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
     """Store case requests and relay the outbox until ``stopping`` is set; health is served meanwhile."""
     readiness = Readiness(settings.database_url.get_secret_value())
     try:
-        await beside_health(_work(settings, stopping, readiness), health_app("Loket cases", readiness.reason),
-                            settings.case_host, settings.case_port, stopping)
+        app = create_app(settings, lambda: readiness.pool, readiness.reason)
+        await beside_health(_work(settings, stopping, readiness), app, settings.case_host, settings.case_port, stopping)
     finally:
         log.info("cases_stopped")
 
@@ -90,12 +93,22 @@ async def serve(settings: CaseSettings, stopping: asyncio.Event) -> None:
 async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Readiness) -> None:
     await until_it_works(lambda: migrate_database(settings), outage=readiness.database, stopping=stopping,
                          retry_on=database_away)
+    # No connection is made before one is needed, and a connection lost is replaced when next acquired. The
+    # back-office API works from here on, the broker there or not: what it changes waits in the outbox.
+    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=POOL_SIZE)
+    readiness.pool = pool
+    try:
+        await _consume(settings, stopping, readiness, pool)
+    finally:
+        readiness.pool = None
+        await _close_pool(pool)
+
+
+async def _consume(settings: CaseSettings, stopping: asyncio.Event, readiness: Readiness, pool: asyncpg.Pool) -> None:
     organisation = load_organisation(settings.organisation_file)
     queues = [work_queue(department.code) for department in organisation.departments]
     await ensure_topics(settings, [CASE_REQUESTS, DECISIONS, CASE_EVENTS, DEAD_LETTERS, *queues], stopping=stopping,
                         outage=readiness.broker)
-    # No connection is made before one is needed, and a connection lost is replaced when next acquired.
-    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=0, max_size=POOL_SIZE)
     source = source_urn(settings.oin, "loket-cases")
     store = PgCaseStore(pool)
 
@@ -103,7 +116,6 @@ async def _work(settings: CaseSettings, stopping: asyncio.Event, readiness: Read
         return start_producer(settings, stopping=stopping, outage=readiness.broker)
 
     async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(_close_pool, pool)
         publisher = OutboxPublisher(await producer(), settings, stopping=stopping, renew=producer)
         stack.push_async_callback(lambda: stop_client(publisher.producer, CLIENT_STOP_TIMEOUT))  # a renewed one too
         requests = CaseRequests(store, settings, source, stopping, calendar=TermCalendar.of(organisation),

@@ -7,10 +7,11 @@ from pydantic import Field
 
 from plumbing.organisation import DEFAULT_FILE
 from plumbing.settings import DatabaseSettings, KafkaSettings
+from services.case.auth import BackOfficeSettings
 from services.case.deadlines import DEFAULT_LEVELS
 
 
-class CaseSettings(KafkaSettings, DatabaseSettings):
+class CaseSettings(KafkaSettings, DatabaseSettings, BackOfficeSettings):
     """``LOKET_*`` settings of ``loket cases``."""
 
     organisation_file: Path = Field(DEFAULT_FILE, description="TOML file of the organisation's catalog.")
