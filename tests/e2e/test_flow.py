@@ -6,8 +6,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket.supervisor import Supervisor
-from schemas import DeadLetter, QuestionAsked, RoutingDecided
-from schemas.topics import CONTACTS, DEAD_LETTERS, DECISIONS
+from schemas import CaseResolved, DeadLetter, DecisionData, QuestionAsked, RoutingDecided
+from schemas.topics import CASE_EVENTS, CONTACTS, DEAD_LETTERS, DECISIONS, TopicSpec
+from services.case.auth import mint_token
 from tests.realstack import eventually, http_ports, wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +23,8 @@ def running(env, tmp_path):
     supervisor = Supervisor(env={**env, **ports, "LOKET_STATE_DIR": str(tmp_path / "state")}, log_dir=tmp_path / "logs")
     supervisor.start()
     yield {"intake": f"http://127.0.0.1:{ports['LOKET_INTAKE_PORT']}",
-           "norms": f"http://127.0.0.1:{ports['LOKET_NORMS_PORT']}"}
+           "norms": f"http://127.0.0.1:{ports['LOKET_NORMS_PORT']}",
+           "cases": f"http://127.0.0.1:{ports['LOKET_CASE_PORT']}"}
     died = supervisor.exited()
     supervisor.stop()
     assert not died, f"services died during the test: {died}; see their logs in {tmp_path / 'logs'}"
@@ -93,3 +95,67 @@ async def test_poison_message_is_parked_and_the_next_question_flows(running, top
     decisions = await topics.read(DECISIONS, until=lambda rs: any(
         RoutingDecided.model_validate_json(r.value).data.contact_id == response.json()["contact_id"] for r in rs))
     assert decisions
+
+
+async def test_a_resolved_case_no_longer_joins_the_partys_next_question_on_its_subject(running, topics, case_settings):
+    """Ask once: the second question joins the open case. Resolved through the back-office API, the case is
+    closed for the router too: the third question opens a new case. The klantbeeld shows all of it."""
+    for url in running.values():
+        await wait_healthy(url)
+    question = {"channel": "phone", "text": "Mijn kliko is kapot", "party": {"bsn": BSN}}
+    first = await _decided(running, topics, question)
+    assert first.outcome == "escalated" and first.case_id
+    second = await _decided(running, topics, {**question, "channel": "web"})
+    assert (second.outcome, second.case_id) == ("linked", first.case_id)
+
+    token = mint_token(case_settings, "e2e-medewerker", [first.department])
+    async with httpx.AsyncClient(base_url=f"{running['cases']}/v1",
+                                 headers={"authorization": f"Bearer {token}"}) as office:
+        case = await eventually(lambda: _found(office, first.case_id), timeout=60)
+        claimed = await office.post(f"/cases/{first.case_id}/claims", headers={"if-match": case.headers["etag"]})
+        assert claimed.status_code == 200, claimed.text
+        resolved = await office.post(f"/cases/{first.case_id}/resolutions", headers={"if-match": claimed.headers["etag"]},
+                                     json={"resolution": "De kliko is vervangen."})
+        assert resolved.status_code == 200, resolved.text
+        assert resolved.json()["status"] == "resolved"
+
+        # The router has the resolution once it consumed it from the case events and from its closures topic.
+        await topics.read(CASE_EVENTS, until=lambda rs: any(
+            r.value and CaseResolved.event_type().encode() in r.value for r in rs), timeout=60)
+        await eventually(lambda: topics.consumed_all("router", CASE_EVENTS), timeout=60)
+        await eventually(lambda: topics.consumed_all("router", ROUTER_CLOSURES), timeout=60)
+        third = await _decided(running, topics, {**question, "channel": "counter"})
+        assert third.outcome == "escalated" and third.case_id not in (None, first.case_id)
+
+        async def whole_story() -> httpx.Response | None:
+            picture = await office.post("/klantbeelden/_zoek", json={"bsn": BSN},
+                                        headers={"loket-purpose": "klant aan de lijn"})
+            body = picture.json()
+            return picture if len(body["contacts"]) == 3 and len(body["cases"]) == 2 else None
+
+        picture = (await eventually(whole_story, timeout=60)).json()
+        assert BSN not in str(picture)
+        assert {c["case_id"] for c in picture["cases"]} == {first.case_id, third.case_id}
+
+
+#: The router's own topic of resolved cases re-keyed by party (``services.router.kafka.InternalTopics``).
+ROUTER_CLOSURES = TopicSpec("loket-router-case-closures", key="Party pseudonym.", description="", events=())
+
+
+async def _decided(running, topics, question: dict) -> DecisionData:
+    """Ask ``question`` through the intake; its routing decision."""
+    async with httpx.AsyncClient(base_url=running["intake"]) as client:
+        response = await client.post("/v1/questions", json=question)
+    assert response.status_code == 202, response.text
+    contact_id = response.json()["contact_id"]
+
+    def this_one(records) -> DecisionData | None:
+        found = [d.data for r in records if (d := RoutingDecided.model_validate_json(r.value)).data.contact_id == contact_id]
+        return found[0] if found else None
+
+    return this_one(await topics.read(DECISIONS, until=this_one, timeout=90))
+
+
+async def _found(office: httpx.AsyncClient, case_id: str) -> httpx.Response | None:
+    response = await office.get(f"/cases/{case_id}")
+    return response if response.status_code == 200 else None
