@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 
-from services.case.domain import NewCase
+from services.case.domain import SYSTEM, NewCase
 from services.case.store import Contact, Stored, StoredCase
 
 
@@ -22,6 +22,7 @@ class FakeCaseStore:
         self.cases: dict[str, StoredCase] = {}
         self.outbox: list[tuple[str, str, bytes]] = []
         self.inbox: set[str] = set()
+        self.history: list[tuple[str, str, str, str]] = []  # case id, status, action, by
         self.contacts: dict[str, Contact] = {}
         self.away_for = away_for
         self.refuses = refuses
@@ -48,6 +49,7 @@ class FakeCaseStore:
                 service_due=data.due_date, legal_due=case.legal_due,
                 party_pseudonym=data.party.pseudonym if data.party else None,
             )
+            self.history.append((data.case_id, "registered", "opened", SYSTEM))
             self.outbox.extend((m.topic.name, m.key, m.payload) for m in case.announcements)
             stored.opened.append(data.case_id)
         return stored

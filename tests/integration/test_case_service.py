@@ -1,6 +1,7 @@
 """Case service on the real PostgreSQL and broker: idempotent batch inserts, refused data parked, outbox relay."""
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -18,25 +19,47 @@ from tests.realstack import eventually
 pytestmark = pytest.mark.integration
 
 
+UNSTORABLE = "reparatie\u0000container"  # valid JSON and a valid request; PostgreSQL refuses the NUL
+
+
+def _new(case_id: str, **fields):
+    return new_case(open_case(case_id, **fields), source=SOURCE, now=NOW)
+
+
 class CaseStoreContract:
-    """What every case store must do; run against the fake and against PostgreSQL."""
+    """What every case store must do; run against the fake and against PostgreSQL. Each store's test class
+    tells how to see its outbox and history (``announced``, ``history``)."""
 
     async def test_added_case_can_be_read_back(self, store):
-        assert (await store.add_all([new_case(open_case("z-1"), source=SOURCE, now=NOW)])).opened == ["z-1"]
+        assert (await store.add_all([_new("z-1")])).opened == ["z-1"]
         stored = await store.get("z-1")
         assert (stored.status, stored.department, stored.request_id) == ("registered", "openbare-ruimte",
                                                                          "z-1:open-case")
 
+    async def test_a_new_case_comes_with_its_history_and_its_announcements(self, store):
+        await store.add_all([_new("z-1")])
+        assert await self.history(store, "z-1") == [("registered", "opened", "loket-cases")]
+        assert await self.announced(store, "z-1") == [
+            ("loket.case-events.v1", "nl.loket.cases.case-opened"),
+            ("loket.backoffice.openbare-ruimte.v1", "nl.loket.cases.work-item")]
+
     async def test_same_request_twice_is_stored_once(self, store):
-        await store.add_all([new_case(open_case("z-1"), source=SOURCE, now=NOW)])
-        again = await store.add_all([new_case(open_case("z-1"), source=SOURCE, now=NOW),
-                                     new_case(open_case("z-2"), source=SOURCE, now=NOW)])
+        await store.add_all([_new("z-1")])
+        again = await store.add_all([_new("z-1"), _new("z-2")])
         assert again.opened == ["z-2"] and again.refused == {}
+        assert len(await self.announced(store, "z-1")) == 2 and len(await self.history(store, "z-1")) == 1
 
     async def test_same_request_id_for_another_case_is_stored_once(self, store):
-        stored = await store.add_all([new_case(open_case("z-1", request_id="r-1"), source=SOURCE, now=NOW),
-                                      new_case(open_case("z-2", request_id="r-1"), source=SOURCE, now=NOW)])
+        stored = await store.add_all([_new("z-1", request_id="r-1"), _new("z-2", request_id="r-1")])
         assert stored.opened == ["z-1"] and await store.get("z-2") is None
+
+    async def test_unstorable_data_is_refused_alone_and_leaves_no_trace(self, store):
+        stored = await store.add_all([_new("z-1"), _new("z-2", case_type=UNSTORABLE), _new("z-3")])
+        assert stored.opened == ["z-1", "z-3"] and list(stored.refused) == ["z-2:open-case"]
+        assert await store.get("z-2") is None
+        assert await self.announced(store, "z-2") == [] and await self.history(store, "z-2") == []
+        # The batch tried whole first: what it had written for the others is not there twice.
+        assert len(await self.announced(store, "z-1")) == 2 and len(await self.history(store, "z-3")) == 1
 
     async def test_unknown_case_is_none(self, store):
         assert await store.get("nope") is None
@@ -45,15 +68,32 @@ class CaseStoreContract:
 class TestFakeCaseStore(CaseStoreContract):
     @pytest.fixture
     def store(self):
-        return FakeCaseStore()
+        return FakeCaseStore(refuses=frozenset({UNSTORABLE}))
+
+    async def announced(self, store, case_id):
+        return [(topic, json.loads(payload)["type"]) for topic, key, payload in store.outbox if key == case_id]
+
+    async def history(self, store, case_id):
+        return [entry[1:] for entry in store.history if entry[0] == case_id]
 
 
 class TestPgCaseStore(CaseStoreContract):
     @pytest.fixture
     async def store(self, case_settings):
         pool = await asyncpg.create_pool(case_settings.database_url.get_secret_value(), min_size=1, max_size=2)
-        yield PgCaseStore(pool)
+        store = PgCaseStore(pool)
+        store.pool = pool
+        yield store
         await pool.close()
+
+    async def announced(self, store, case_id):
+        rows = await store.pool.fetch("SELECT topic, event_type FROM outbox WHERE message_key = $1 ORDER BY id", case_id)
+        return [tuple(r) for r in rows]
+
+    async def history(self, store, case_id):
+        rows = await store.pool.fetch("SELECT status, action, changed_by FROM case_status_history WHERE case_id = $1"
+                                      " ORDER BY id", case_id)
+        return [tuple(r) for r in rows]
 
 
 @pytest.fixture
@@ -93,7 +133,7 @@ async def test_requests_become_rows_once_and_are_announced(case_settings, topics
 
 
 async def test_data_postgresql_refuses_is_parked_and_the_next_request_is_stored(case_settings, topics, running_cases):
-    unstorable = open_case("z-10", case_type="reparatie\u0000container")  # valid JSON; PostgreSQL says no
+    unstorable = open_case("z-10", case_type=UNSTORABLE)
     await topics.produce(CASE_REQUESTS, unstorable.to_bytes(), key=b"z-10")
     await topics.produce(CASE_REQUESTS, open_case("z-11").to_bytes(), key=b"z-11")
     letters = await topics.read(DEAD_LETTERS, until=lambda rs: len(rs) >= 1)
