@@ -20,9 +20,15 @@ def complaint(on: dt.date, norm: int = 10):
     (D(2027, 3, 24), D(2027, 5, 7), "six weeks end on 5 May, an Atw holiday every year, then Ascension Day"),
     (D(2026, 11, 13), D(2026, 12, 28), "they end on Christmas: past Boxing Day and the weekend"),
     (D(2027, 4, 19), D(2027, 5, 31), "they end on an ordinary Monday"),
+    (D(2027, 2, 15), D(2027, 3, 30), "they end on Easter Monday, an Atw holiday: the Tuesday after"),
 ])
 def test_a_complaints_legal_term_is_six_weeks_ending_on_an_ordinary_day(received, due, why):
     assert complaint(received).legal_due(CALENDAR) == due, why
+
+
+def test_the_service_norm_counts_working_days_past_easter():
+    # From Wednesday 24 March 2027: 25, (26 Good Friday, weekend, 29 Easter Monday), 30, 31 March, 1, 2 April.
+    assert opened(D(2027, 3, 24), norm_working_days=5).service_due(CALENDAR) == D(2027, 4, 2)
 
 
 def test_the_service_norm_counts_working_days_past_koningsdag_ascension_and_closing_days():
