@@ -7,6 +7,7 @@ One spelling per identifier, so one party keeps one pseudonym and two parties ne
 - e-mail: as ``email_validator`` normalises it (the domain in its Unicode form), then in lower case;
 - BSN and KvK: their digits (the kind is part of the HMAC's message, so the two never collide).
 An identifier that cannot be read raises ``ValueError`` saying why, never echoing the value.
+A BSN is checked here too (``bsn_is_valid``), so that the intake and the back office check it alike.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, ValidationResult
+from stdnum.nl import bsn as stdnum_bsn
 
 IdentifierKind = Literal["bsn", "kvk", "email", "phone"]
 
@@ -35,6 +37,12 @@ _IMPOSSIBLE = {
     ValidationResult.TOO_LONG: "too long",
     ValidationResult.INVALID_LENGTH: "no number of its country has this length",
 }
+
+
+def bsn_is_valid(bsn: str) -> bool:
+    """Nine digits that pass the eleven test (elfproef) of a burgerservicenummer, by python-stdnum."""
+    # stdnum would also take "111 222 333" or eight digits (padding a zero); the APIs ask for nine.
+    return len(bsn) == 9 and bsn.isascii() and bsn.isdigit() and stdnum_bsn.is_valid(bsn)
 
 
 def normalise(kind: IdentifierKind, value: str) -> str:

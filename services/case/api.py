@@ -10,7 +10,6 @@ import asyncpg
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
-from stdnum.nl import bsn as stdnum_bsn
 
 from plumbing.api import create_api, problem, problem_response
 from plumbing.calendar import TermCalendar
@@ -18,7 +17,7 @@ from plumbing.health import RETRY_AFTER_SECONDS, ReadyCheck, add_health_endpoint
 from plumbing.http import add_metrics_endpoint
 from plumbing.openapi import ApiInfo
 from plumbing.organisation import CODE, load_organisation
-from plumbing.pseudonym import IdentifierKind, normalise_email, normalise_phone, pseudonym
+from plumbing.pseudonym import IdentifierKind, bsn_is_valid, normalise_email, normalise_phone, pseudonym
 from plumbing.retry import database_away
 from schemas.envelope import Frozen, Text, source_urn
 from schemas.intake import NOT_BLANK_PATTERN
@@ -111,7 +110,7 @@ class PartyLookup(Frozen):
     @field_validator("bsn")
     @classmethod
     def _eleven_test(cls, value: str) -> str:
-        if not stdnum_bsn.is_valid(value):
+        if not bsn_is_valid(value):
             raise ValueError("not a valid BSN (it fails the eleven test)")
         return value
 

@@ -6,9 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
-from stdnum.nl import bsn as stdnum_bsn
-
-from plumbing.pseudonym import IdentifierKind, normalise, pseudonym
+from plumbing.pseudonym import IdentifierKind, bsn_is_valid, normalise, pseudonym
 from schemas import PartyRef, PersonalData, QuestionAsked, QuestionData
 from schemas.intake import PartyIdentifiers, QuestionSubmission
 from services.intake.exceptions import InvalidIdentifier
@@ -19,12 +17,6 @@ IDENTIFIER_STRENGTH: tuple[IdentifierKind, ...] = ("bsn", "kvk", "email", "phone
 
 #: Idempotency keys map to the same event and contact ids on every retry.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("0d6f3c8e-1b7a-4e52-9c3d-4f8a2b6e1c90")
-
-
-def bsn_is_valid(bsn: str) -> bool:
-    """Nine digits that pass the eleven test (elfproef) of a burgerservicenummer, by python-stdnum."""
-    # stdnum would also take "111 222 333" or eight digits (padding a zero); the API asks for nine.
-    return len(bsn) == 9 and bsn.isascii() and bsn.isdigit() and stdnum_bsn.is_valid(bsn)
 
 
 def checked(identifiers: PartyIdentifiers) -> PartyIdentifiers:
