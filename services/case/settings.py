@@ -1,7 +1,7 @@
 """Settings of the case service."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,7 +17,7 @@ class CaseSettings(KafkaSettings, DatabaseSettings, BackOfficeSettings):
     organisation_file: Path = Field(DEFAULT_FILE, description="TOML file of the organisation's catalog.")
     case_batch_size: int = Field(2000, ge=1, description="Most case requests handled per poll.")
     outbox_interval_seconds: float = Field(0.2, gt=0, description="How often the relay looks for new outbox rows.")
-    deadline_levels: dict[Literal["warning", "breached", "escalated"], float] = Field(
+    deadline_levels: dict[Literal["warning", "breached", "escalated"], Annotated[float, Field(ge=0, le=10)]] = Field(
         DEFAULT_LEVELS, description="Deadline levels the watcher announces, with the share of a case's term at "
         "which each is reached, as JSON (a level left out is not announced).")
     deadline_interval_seconds: float = Field(

@@ -14,9 +14,12 @@ from cloudevents.kafka import KafkaMessage, from_structured
 from cloudevents.sdk.converters import is_binary, is_structured
 
 from plumbing.kafka import group_id
-from schemas import CaseResolved, CaseResolvedData, DeadLetter, QuestionAsked, QuestionData, RoutingDecided
+from schemas import DeadLetter, QuestionAsked, QuestionData, RoutingDecided
 from schemas.export import JSON_DIR
 from schemas.topics import ALL_TOPICS, CASE_EVENTS, CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS
+from services.case.auth import mint_token
+from services.case.commands import Role
+from services.case.domain import work_queue
 from tests.builders import NOW, SOURCE
 from tests.realstack import eventually, free_port, wait_healthy
 
@@ -43,34 +46,35 @@ def parse_with_sdk(record) -> dict:
     return json.loads(record.value)  # the event as it is on the wire, for the JSON Schema
 
 
-async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk_reads(service, topics):
-    intake = free_port()
-    for name in ("router", "cases", "norms"):
+async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk_reads(service, topics, case_settings):
+    intake, cases = free_port(), free_port()
+    for name in ("router", "norms"):
         service(name)
+    # Every deadline level at once (at a share of 0 of the term, on the day the case opens), looked for often.
+    service("cases", LOKET_CASE_PORT=str(cases), LOKET_DEADLINE_INTERVAL_SECONDS="0.5",
+            LOKET_DEADLINE_LEVELS=json.dumps({"warning": 0.0, "breached": 0.0, "escalated": 0.0}))
     service("intake", LOKET_INTAKE_PORT=str(intake))
     await wait_healthy(f"http://127.0.0.1:{intake}")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{intake}") as client:
-        for body in ({"channel": "phone", "text": "Mijn kliko is kapot", "party": {"bsn": "111222333"}},
+        for body in ({"channel": "phone", "text": "Ik wil een klacht indienen", "party": {"bsn": "111222333"}},
                      {"channel": "web", "text": "paspoort aanvragen"}):
             assert (await client.post("/v1/questions", json=body)).status_code == 202
 
     decisions = await topics.read(DECISIONS, until=lambda rs: len(rs) >= 2, timeout=90)
-    escalated = next(d for d in (RoutingDecided.model_validate_json(r.value) for r in decisions) if d.data.case_id)
-    # No service resolves cases yet: the test resolves one as the case service will, and the router
-    # re-keys it onto its closures topic: that record is the router's.
-    resolved = CaseResolved.create(source=SOURCE, subject=escalated.data.case_id, time=NOW, data=CaseResolvedData(
-        case_id=escalated.data.case_id, subject_code=escalated.data.subject_code,
-        department=escalated.data.department, party_pseudonym=escalated.data.party_pseudonym, resolved_at=NOW))
-    await topics.produce(CASE_EVENTS, resolved.to_bytes(), key=escalated.data.case_id.encode())
+    complaint = next(d for d in (RoutingDecided.model_validate_json(r.value) for r in decisions) if d.data.case_id)
+    await _through_every_change(f"http://127.0.0.1:{cases}", complaint.data.case_id, case_settings)
     await topics.produce(DECISIONS, b'{"specversion":"1.0"}', key=b"broken")  # the norms service parks it
+
+    def every_case_event(records) -> bool:
+        return {json.loads(r.value)["type"] for r in records} >= {e.event_type() for e in CASE_EVENTS.events}
 
     closures = group_id(topics.settings, "router").removeprefix(topics.settings.topic_prefix) + "-case-closures"
     published = {
         CONTACTS: await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2),
         DECISIONS: decisions,
         CASE_REQUESTS: await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 1),
-        CASE_EVENTS: [r for r in await topics.read(CASE_EVENTS, until=lambda rs: len(rs) >= 2)
-                      if r.value != resolved.to_bytes()],  # only the case service's own
+        CASE_EVENTS: await topics.read(CASE_EVENTS, until=every_case_event, timeout=90),
+        work_queue("klachten"): await topics.read(work_queue("klachten"), until=lambda rs: len(rs) >= 1),
         DEAD_LETTERS: await topics.read(DEAD_LETTERS, until=lambda rs: len(rs) >= 1, timeout=90),
         closures: await topics.read(closures, until=lambda rs: len(rs) >= 1),  # type: ignore[arg-type]
     }
@@ -83,6 +87,27 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
             assert Path(event["dataschema"]).name in {p.name for p in JSON_DIR.glob("*.json")}
             seen.add(event["type"])
     assert seen == EVERY_TYPE, f"not seen on the broker: {EVERY_TYPE - seen}"
+
+
+async def _through_every_change(url: str, case_id: str, settings) -> None:
+    """Take a complaint through every change the back office makes, each announced on the case events."""
+    token = mint_token(settings, "wire-admin", [], Role.ADMIN)
+    async with httpx.AsyncClient(base_url=f"{url}/v1", headers={"authorization": f"Bearer {token}"}) as office:
+        case = await eventually(lambda: _case(office, case_id), timeout=60)
+        etag = case.headers["etag"]
+        for change, body in (("claims", None), ("releases", None), ("claims", None),
+                             ("suspensions", {"reason": "wacht op stukken"}), ("resumptions", None),
+                             ("extensions", {"weeks": 2, "reason": "advies van de commissie"}),
+                             ("transfers", {"department": "burgerzaken", "reason": "hoort daar"}),
+                             ("claims", None), ("resolutions", {"resolution": "Afgehandeld."})):
+            answer = await office.post(f"/cases/{case_id}/{change}", json=body, headers={"if-match": etag})
+            assert answer.status_code == 200, (change, answer.text)
+            etag = answer.headers["etag"]
+
+
+async def _case(office: httpx.AsyncClient, case_id: str) -> httpx.Response | None:
+    answer = await office.get(f"/cases/{case_id}")
+    return answer if answer.status_code == 200 else None
 
 
 async def test_a_record_without_the_structured_mode_header_or_without_an_id_is_a_dead_letter(service, topics):
