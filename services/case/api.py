@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import asyncpg
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
-from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from plumbing.api import create_api, problem, problem_response
 from plumbing.calendar import TermCalendar
@@ -34,11 +34,27 @@ log = structlog.get_logger(__name__)
 #: Semantic version of the back-office API (ADR API-56); its major version is the path's ``/v1``.
 API_VERSION = "1.0.0"
 PURPOSE_HEADER = "Loket-Purpose"
-PURPOSE_PATTERN = r"^[ -~]{3,200}$"
+#: 3 to 200 printable ASCII characters, no space first or last (HTTP drops those: the pattern is what arrives).
+PURPOSE_PATTERN = r"^[!-~][ -~]{1,198}[!-~]$"
 ETAG = re.compile(r'^\s*"([0-9]{1,9})"\s*$')
+#: An id in a path or query: no control characters (a NUL cannot even be looked up in PostgreSQL).
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 #: The case service's pool, ``None`` until start-up has made it.
 Database = Callable[[], asyncpg.Pool | None]
-CaseId = Annotated[str, Path(min_length=1, max_length=128, description="Case (zaak) id, as the router minted it.")]
+CaseId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN,
+                             description="Case (zaak) id, as the router minted it.")]
+
+
+def _full_date(value: object) -> object:
+    # pydantic also reads "0" (a Unix time) or "2026-12-01T00:00" as a day; the document says format date.
+    if isinstance(value, str) and not DAY.match(value):
+        raise ValueError("not a day as YYYY-MM-DD")
+    return value
+
+
+#: A day in a query: RFC 3339's full-date, nothing else.
+Day = Annotated[dt.date, BeforeValidator(_full_date)]
 
 
 def api_info(settings: "CaseSettings") -> ApiInfo:
@@ -220,12 +236,12 @@ class _Routes:
                                                          "only suspended cases that are not resolved.")] = None,
             overdue: Annotated[bool | None, Query(description="Only cases past (true) or not past (false) their "
                                                   "service due date, unresolved and not suspended.")] = None,
-            due_before: Annotated[dt.date | None, Query(description="Only cases due (service norm) before this "
+            due_before: Annotated[Day | None, Query(description="Only cases due (service norm) before this "
                                                         "day.")] = None,
             subject: Annotated[str | None, Query(pattern=CODE, max_length=64, description="Only cases on this "
                                                  "onderwerp (subject) code.")] = None,
-            assignee: Annotated[str | None, Query(min_length=1, max_length=128, description="Only cases this "
-                                                  "worker holds.")] = None,
+            assignee: Annotated[str | None, Query(min_length=1, max_length=128, pattern=ID_PATTERN,
+                                                  description="Only cases this worker holds.")] = None,
             limit: Annotated[int, Query(ge=1, le=200, description="Most cases per page.")] = 50,
             offset: Annotated[int, Query(ge=0, le=1_000_000, description="Cases to skip.")] = 0,
         ) -> CasePage:
@@ -337,13 +353,13 @@ def _if_match(request: Request) -> int:
         raise HTTPException(428, detail="Send If-Match with the case's ETag (from its GET or your last change), so "
                             "that no colleague's change is overwritten unseen.")
     match = ETAG.match(value)
-    if match is None:
-        raise HTTPException(412, detail='If-Match holds no ETag of this case; send the one you got, such as "3".')
+    if match is None:  # not even an ETag of ours: a malformed request, not a stale one (412 names the current)
+        raise HTTPException(400, detail='header.If-Match: not an ETag of a case; send the one you got, such as "3".')
     return int(match[1])
 
 
 def _purpose(request: Request) -> str:
-    value = request.headers.get(PURPOSE_HEADER, "").strip()
+    value = request.headers.get(PURPOSE_HEADER, "")
     if not re.match(PURPOSE_PATTERN, value):
         reason = "required: why you read this personal data, 3 to 200 printable ASCII characters; it is logged"
         raise HTTPException(400, detail=f"header.{PURPOSE_HEADER}: {reason}.")
@@ -401,6 +417,8 @@ _PURPOSE_MISSING: dict[int | str, dict[str, Any]] = {
     400: {"description": f"No {PURPOSE_HEADER} header saying why the personal data is read, or one that is not 3 to "
           "200 printable ASCII characters; or the body is not I-JSON."}}
 _CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "If-Match is not an ETag as this API gives them (a quoted number); or the body is not "
+          "I-JSON."},
     403: {"description": "The case is another department's, or a colleague holds it and the change is for them or "
           "a coordinator."},
     409: {"description": "The case's state does not allow the change: someone else holds it, it is resolved, "
