@@ -34,7 +34,7 @@ def decode(model: type[ModelT], raw: bytes | None) -> ModelT:
     if raw is None:
         raise Refused("empty record (no value)")
     try:
-        return model.model_validate_json(raw)
+        return model.__pydantic_validator__.validate_json(raw)  # as model_validate_json, without its wrapper
     except ValidationError as exc:
         raise Refused(describe_validation_error(exc)) from None
 

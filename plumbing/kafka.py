@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
@@ -11,6 +12,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from plumbing.exceptions import KafkaUnavailable, PartitionMismatch
 from plumbing.outage import Outage
@@ -165,10 +167,25 @@ def group_consumer(settings: KafkaSettings, service: str, **overrides: object) -
     return AIOKafkaConsumer(**config)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _key_hash(key: bytes) -> int:
+    return murmur2(key) & 0x7FFFFFFF
+
+
+def partition_of(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's default partitioner (murmur2, as Kafka's Java clients), remembering the hash of recent keys:
+    murmur2 is pure Python there, and a service sends several records under one key (a case's events, a
+    party's decision and state)."""
+    if key is None:
+        return DefaultPartitioner()(key, all_partitions, available)
+    return all_partitions[_key_hash(key) % len(all_partitions)]
+
+
 def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas: an accepted event is not lost."""
     config: dict[str, object] = {
         "bootstrap_servers": settings.kafka_bootstrap,
+        "partitioner": partition_of,
         "enable_idempotence": True,
         "acks": "all",
         "linger_ms": 5,

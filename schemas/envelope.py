@@ -97,7 +97,8 @@ class CloudEvent(Frozen, Generic[DataT]):
 
     def to_bytes(self) -> bytes:
         """Structured-mode JSON, as it goes on the wire (with ``STRUCTURED_CONTENT_TYPE`` as its content type)."""
-        return self.model_dump_json(exclude_none=True).encode()
+        # pydantic-core's serializer itself: ``model_dump_json``'s Python wrapper costs as much as the work.
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
 
 def source_urn(oin: str, system: str) -> str:

@@ -101,6 +101,12 @@ _INSERT_OUTBOX = """
 INSERT INTO outbox (topic, message_key, payload, event_type)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
 """
+# Marked in the statement that takes them: one round trip, and the transaction holds the rows until it ends.
+_TAKE_PENDING = """
+UPDATE outbox SET published_at = now()
+WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id, topic, message_key, payload, event_type
+"""
 _INSERT_CONTACTS = f"""
 INSERT INTO contacts ({", ".join(CONTACT_COLUMNS)}) SELECT * FROM unnest({_unnest(_CONTACT_TYPES)})
 ON CONFLICT DO NOTHING
@@ -217,16 +223,12 @@ class PgOutbox:
         self._pool = pool
 
     async def relay(self, publish: Callable[[list[PendingMessage]], Awaitable[None]], limit: int = RELAY_BATCH) -> int:
-        """Hand up to ``limit`` pending messages to ``publish``; mark them only once it returns."""
+        """Hand up to ``limit`` pending messages to ``publish``; they are marked published in the transaction
+        that took them, which commits only once ``publish`` returned (and rolls back when it raises)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT id, topic, message_key, payload, event_type FROM outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                limit,
-            )
+            rows = await conn.fetch(_TAKE_PENDING, limit)
             if not rows:
                 return 0
             await publish([PendingMessage(r["id"], r["topic"], r["message_key"], r["payload"].encode(), r["event_type"])
-                           for r in rows])
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+                           for r in sorted(rows, key=lambda r: r["id"])])
             return len(rows)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 
 import pytest
 from aiokafka.errors import KafkaTimeoutError, LeaderNotAvailableError
+from aiokafka.partitioner import DefaultPartitioner
 
-from plumbing.kafka import Record, send_all
+from plumbing.kafka import Record, partition_of, send_all
 
 
 class GoneMidBatch:
@@ -48,3 +50,14 @@ async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobod
     finally:
         loop.set_exception_handler(previous)
     assert unretrieved == []
+
+
+def test_the_remembering_partitioner_puts_every_key_where_kafkas_own_would():
+    seed = 20261202
+    rng = random.Random(seed)
+    for _ in range(2000):
+        key = rng.randbytes(rng.randint(1, 80))
+        partitions = list(range(rng.randint(1, 12)))
+        expected = DefaultPartitioner()(key, partitions, partitions)
+        assert partition_of(key, partitions, partitions) == expected, f"seed {seed}, key {key!r}"
+        assert partition_of(key, partitions, partitions) == expected, f"seed {seed}: remembered {key!r} wrongly"
