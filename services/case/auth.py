@@ -80,8 +80,8 @@ def worker_of(token: str, secret: SecretStr) -> Worker:
 
 def _worker(claims: dict[str, Any]) -> Worker:
     subject, departments, role = claims["sub"], claims["departments"], claims["role"]
-    if not isinstance(subject, str) or not subject.strip():
-        raise Unauthenticated("the token's 'sub' claim is not a worker id")
+    if not isinstance(subject, str) or not subject.strip() or not subject.isprintable() or len(subject) > 128:
+        raise Unauthenticated("the token's 'sub' claim is not a worker id")  # it goes into history rows
     if not isinstance(departments, list) or not all(isinstance(d, str) for d in departments):
         raise Unauthenticated("the token's 'departments' claim is not a list of department codes")
     if role not in set(Role):

@@ -64,6 +64,8 @@ def test_a_token_without_a_required_claim_is_refused(missing):
     ({"role": "superuser"}, "'role' claim is not one of worker, coordinator, admin"),
     ({"departments": "afval-reiniging"}, "not a list of department codes"),
     ({"sub": "  "}, "not a worker id"),
+    ({"sub": "anna\u0000"}, "not a worker id"),  # PostgreSQL would refuse it in a history row: a 500
+    ({"sub": "a" * 129}, "not a worker id"),
 ])
 def test_a_token_with_a_claim_of_the_wrong_kind_is_refused(changes, why):
     with pytest.raises(Unauthenticated, match=why):
