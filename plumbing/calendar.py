@@ -26,6 +26,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import holidays
 from dateutil.easter import easter
@@ -37,6 +38,14 @@ _DAY = dt.timedelta(days=1)
 #: Atw art. 4: the Act does not extend terms longer than these.
 ATW_LONGEST_DAYS = 90
 ATW_LONGEST_WEEKS = 12
+
+#: Terms run on the Dutch calendar day.
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
+
+
+def dutch_day(instant: dt.datetime | None = None) -> dt.date:
+    """The Dutch calendar day of ``instant`` (by default now): the day a term starts or is counted on."""
+    return instant.astimezone(DUTCH_TIME).date() if instant is not None else dt.datetime.now(DUTCH_TIME).date()
 
 
 class WorkingDayCalendar:

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Respo
 from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from plumbing.api import create_api, problem, problem_response
-from plumbing.calendar import TermCalendar
+from plumbing.calendar import TermCalendar, dutch_day
 from plumbing.health import RETRY_AFTER_SECONDS, ReadyCheck, add_health_endpoints
 from plumbing.http import add_metrics_endpoint
 from plumbing.openapi import ApiInfo
@@ -25,7 +25,6 @@ from services.case.auth import authenticated
 from services.case.backoffice import (BackOffice, CaseDetail, CaseFilter, CaseNotFound, CaseParty, CaseSummary,
                                       Klantbeeld, PersonalDataRead, StatusFilter, VersionMismatch)
 from services.case.commands import CaseRules, Conflict, Invalid, NotAllowed, Outcome, Worker
-from services.case.domain import DUTCH_TIME
 
 if TYPE_CHECKING:
     from services.case.settings import CaseSettings
@@ -248,7 +247,7 @@ class _Routes:
             """The cases of the worker's departments (an admin: all), soonest due first, a page at a time."""
             filters = CaseFilter(status=status, overdue=overdue, due_before=due_before, subject=subject,
                                  assignee=assignee)
-            items, total = await back_office.cases(worker, filters, today=_today(clock()), limit=limit,
+            items, total = await back_office.cases(worker, filters, today=dutch_day(clock()), limit=limit,
                                                    offset=offset)
             return CasePage(items=items, total=total, limit=limit, offset=offset,
                             next=_next(request, limit, offset, total))
@@ -258,7 +257,7 @@ class _Routes:
                       responses={200: {"description": "The case.", "headers": _ETAG_HEADER}, **_UNAVAILABLE})
         async def get_case(case_id: CaseId, worker: Caller, back_office: Office, response: Response) -> CaseDetail:
             """A case with its history and linked contacts, and its version as ETag. No personal data."""
-            case = await back_office.case(worker, case_id, today=_today(clock()))
+            case = await back_office.case(worker, case_id, today=dutch_day(clock()))
             response.headers["ETag"] = _etag(case.version)
             return case
 
@@ -275,7 +274,7 @@ class _Routes:
                           response: Response, arguments: dict[str, Any]) -> CaseDetail:
             now = clock()
             case = await back_office.change(worker, case_id, _if_match(request),
-                                            lambda state: apply(state, worker, now, **arguments), today=_today(now))
+                                            lambda state: apply(state, worker, now, **arguments), today=dutch_day(now))
             response.headers["ETag"] = _etag(case.version)
             return case
 
@@ -312,7 +311,7 @@ class _Routes:
             read, with its purpose and the party's pseudonym, is logged."""
             kind, value = lookup.identifier()
             found = await back_office.klantbeeld(worker, pseudonym(secret, kind, value), purpose=_purpose(request),
-                                                 today=_today(clock()))
+                                                 today=dutch_day(clock()))
             response.headers["Cache-Control"] = "no-store"
             return found
 
@@ -333,8 +332,6 @@ class _Routes:
                              next=_next(request, limit, offset, total))
 
 
-def _today(now: dt.datetime) -> dt.date:
-    return now.astimezone(DUTCH_TIME).date()
 
 
 def _etag(version: int) -> str:

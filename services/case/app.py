@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from plumbing.calendar import TermCalendar
+from plumbing.calendar import TermCalendar, dutch_day
 from plumbing.health import beside_health, broker_unreachable, database_unreachable
 from plumbing.kafka import (CLIENT_STOP_TIMEOUT, ensure_topics, group_consumer, start_consumer, start_producer,
                             stop_client, topic_name)
@@ -38,7 +38,7 @@ from services.case.kafka import SERVICE, CaseRequests, Decisions, OutboxPublishe
 from services.case.settings import CaseSettings
 from services.case.metrics import Departments
 from services.case.store import PgCaseStore, PgOutbox
-from services.case.watcher import DeadlineWatcher, dutch_today
+from services.case.watcher import DeadlineWatcher
 
 log = structlog.get_logger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -142,7 +142,7 @@ async def _consume(settings: CaseSettings, stopping: asyncio.Event, readiness: R
             return await watcher.announce_due() == watcher.batch
 
         async def measured() -> bool:
-            await metrics.refresh(pool, departments, dutch_today())
+            await metrics.refresh(pool, departments, dutch_day())
             return False
 
         def keep(work: Callable[[], Awaitable[bool]], interval: float) -> Awaitable[None]:

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
-from plumbing.calendar import TermCalendar
+from plumbing.calendar import TermCalendar, dutch_day
 from schemas.cases import CHANGE_EVENTS, CaseChangedData, CaseResolved, CaseResolvedData, WorkItem, WorkItemData
 from schemas.topics import CASE_EVENTS
 from services.case import deadlines as clocks
 from services.case.deadlines import DEFAULT_LEVELS, Alarm, DeadlineRefused, Deadlines, LegalTerm
-from services.case.domain import DUTCH_TIME, OutboxMessage, work_queue
+from services.case.domain import OutboxMessage, work_queue
 
 
 class Role(StrEnum):
@@ -209,14 +209,14 @@ class CaseRules:
         _not_resolved(case)
         _holder_or_coordinator(case, by, "suspend")
         why = _reason(reason, "a suspension")
-        deadlines = _by_the_clock(lambda: clocks.suspend(case.deadlines, _today(now)))
+        deadlines = _by_the_clock(lambda: clocks.suspend(case.deadlines, dutch_day(now)))
         return self._changed(case, by, now, Action.SUSPENDED, why, suspended_on=deadlines.suspended_on,
                              suspension_reason=why)
 
     def resume(self, case: CaseState, by: Worker, now: dt.datetime) -> Outcome:
         """Start both clocks again: each due date moves by the days it stood still."""
         _holder_or_coordinator(case, by, "resume")
-        deadlines = _by_the_clock(lambda: clocks.resume(case.deadlines, _today(now), self.calendar))
+        deadlines = _by_the_clock(lambda: clocks.resume(case.deadlines, dutch_day(now), self.calendar))
         moved = case.with_deadlines(deadlines, self.calendar)
         return self._clocks_moved(case, moved, deadlines, by, now, Action.RESUMED, None, suspension_reason=None)
 
@@ -227,7 +227,7 @@ class CaseRules:
         if not 0 < weeks <= clocks.COMPLAINT_EXTENSION_WEEKS:
             raise Invalid(f"an extension is 1 to {clocks.COMPLAINT_EXTENSION_WEEKS} weeks, not {weeks}")
         why = _reason(reason, "an extension")
-        deadlines = _by_the_clock(lambda: clocks.extend(case.deadlines, weeks=weeks, reason=why, on=_today(now),
+        deadlines = _by_the_clock(lambda: clocks.extend(case.deadlines, weeks=weeks, reason=why, on=dutch_day(now),
                                                         calendar=self.calendar))
         moved = case.with_deadlines(deadlines, self.calendar)
         return self._clocks_moved(case, moved, deadlines, by, now, Action.EXTENDED, f"{weeks} weeks: {why}")
@@ -302,10 +302,5 @@ def _by_the_clock(change: Callable[[], Deadlines]) -> Deadlines:
         raise Conflict(str(refused)) from None
 
 
-def _today(now: dt.datetime) -> dt.date:
-    """The Dutch calendar day: terms run on it."""
-    return now.astimezone(DUTCH_TIME).date()
-
-
 def _day(instant: dt.datetime | None) -> str:
-    return _today(instant).isoformat() if instant else "an unknown day"
+    return dutch_day(instant).isoformat() if instant else "an unknown day"

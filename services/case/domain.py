@@ -6,16 +6,13 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from plumbing.calendar import TermCalendar
+from plumbing.calendar import TermCalendar, dutch_day
 from schemas import CaseOpened, CaseOpenedData, CloudEvent, OpenCase
 from schemas.cases import WorkItem, WorkItemData
 from schemas.topics import BACKOFFICE, CASE_EVENTS, TopicSpec
 from services.case.deadlines import DEFAULT_LEVELS, Alarm, Deadlines, LegalTerm, alarms
 
-#: Terms run on the Dutch calendar day.
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 #: Who the history names for what the case service does by itself.
 SYSTEM = "loket-cases"
 
@@ -62,7 +59,7 @@ def deadlines_of(request: OpenCase) -> Deadlines:
     """A requested case's clocks. A request from before the router sent the terms themselves gives only its
     dates: the norm is then the working days up to its due date, the legal term the days up to its last day."""
     data = request.data
-    on = data.asked_on or data.requested_at.astimezone(DUTCH_TIME).date()
+    on = data.asked_on or dutch_day(data.requested_at)
     weeks = data.legal_term_weeks
     if weeks is not None or data.norm_working_days is not None:
         legal = LegalTerm(on, 7 * weeks, data.legal_basis or "") if weeks else None

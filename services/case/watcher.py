@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping
 import asyncpg
 import structlog
 
+from plumbing.calendar import dutch_day
 from schemas.cases import DEADLINE_EVENTS, DeadlineData
 from schemas.topics import CASE_EVENTS
 from services.case import metrics
-from services.case.domain import DUTCH_TIME, OutboxMessage
+from services.case.domain import OutboxMessage
 from services.case.store import insert_outbox
 
 log = structlog.get_logger(__name__)
@@ -43,15 +44,11 @@ WHERE deadline_alarms.case_id = t.case_id AND deadline_alarms.clock = t.clock AN
 """
 
 
-def dutch_today() -> dt.date:
-    return dt.datetime.now(DUTCH_TIME).date()
-
-
 class DeadlineWatcher:
     """Announces the levels whose day has come; ``today`` is the clock it goes by (the Dutch calendar day)."""
 
     def __init__(self, pool: asyncpg.Pool, *, source: str, levels: Mapping[str, float],
-                 departments: metrics.Departments, today: Callable[[], dt.date] = dutch_today,
+                 departments: metrics.Departments, today: Callable[[], dt.date] = dutch_day,
                  batch: int = WATCH_BATCH) -> None:
         self._pool = pool
         self._departments = departments

@@ -13,12 +13,12 @@ import asyncpg
 import httpx
 import pytest
 
+from plumbing.calendar import DUTCH_TIME
 from plumbing.pseudonym import pseudonym
 from schemas import PartyRef, PersonalData
 from services.case.api import create_app
-from services.case.auth import BackOfficeSettings, mint_token
+from services.case.auth import mint_token
 from services.case.commands import Role
-from services.case.domain import DUTCH_TIME
 from services.case.domain import open_case as new_case
 from services.case.settings import CaseSettings
 from services.case.store import Contact, PgCaseStore
@@ -35,10 +35,6 @@ JAN = PersonalData(bsn="111222333", name="J. Jansen", email="Jan.Jansen@example.
 QUESTION = "Mijn container is kapot, kunt u hem vervangen?"
 
 
-class Settings(CaseSettings, BackOfficeSettings):
-    """The case service's settings with the back office's."""
-
-
 class Clock:
     def __init__(self, day: dt.date) -> None:
         self.day = day
@@ -49,7 +45,7 @@ class Clock:
 
 @pytest.fixture
 def settings(env):
-    return Settings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()}, case_jwt_secret=KEY,
+    return CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()}, case_jwt_secret=KEY,
                     pseudonym_secret=PSEUDONYM_KEY)
 
 
@@ -124,7 +120,7 @@ async def test_without_a_valid_token_every_route_is_401_with_a_bearer_challenge(
     await seed(pool, open_case("z-1", department=AFVAL))
     expired = bearer(settings, "anna", AFVAL, ttl=dt.timedelta(minutes=1),
                      now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
-    forged = bearer(Settings(case_jwt_secret="not-the-key-but-also-32-characters-long"), "anna", AFVAL)
+    forged = bearer(CaseSettings(case_jwt_secret="not-the-key-but-also-32-characters-long"), "anna", AFVAL)
     routes = [("GET", "/v1/cases", None), ("GET", "/v1/cases/z-1", None), ("GET", "/v1/cases/z-1/party", None),
               ("POST", "/v1/cases/z-1/claims", None), ("POST", "/v1/klantbeelden/_zoek", {"bsn": "111222333"}),
               ("GET", "/v1/admin/personal-data-reads", None)]

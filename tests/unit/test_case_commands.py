@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from plumbing.calendar import TermCalendar
+from plumbing.calendar import DUTCH_TIME, TermCalendar
 from schemas.topics import CASE_EVENTS
 from services.case.commands import CaseRules, CaseState, Conflict, Invalid, NotAllowed, Role, Status, Worker
-from services.case.domain import DUTCH_TIME
 from tests.builders import SOURCE
 
 D = dt.date

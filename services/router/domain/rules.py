@@ -27,9 +27,8 @@ import uuid
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from plumbing.calendar import TermCalendar
+from plumbing.calendar import TermCalendar, dutch_day
 from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
 from schemas.contacts import LIVE_CHANNELS
@@ -38,7 +37,6 @@ from services.router.domain.state import Handled, OpenCaseRef, PartyState
 
 #: Ids the router mints derive from the question's source and id, so a redelivery mints the same ids.
 ID_NAMESPACE = uuid.UUID("5b0c6f1e-2a8e-4d6b-9a51-6c0e3c1f7d10")
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 _HOW = {
     "subject-code": "onderwerpcode van het kanaal",
     "keyword-match": "herkend aan trefwoorden",
@@ -86,7 +84,7 @@ class _Question:
     @property
     def received_on(self) -> dt.date:
         # Terms run from receipt, on the Dutch calendar day.
-        return self.data.received_at.astimezone(DUTCH_TIME).date()
+        return dutch_day(self.data.received_at)
 
     def decision(self, outcome: Outcome, rule: str, reason: str, **fields: Any) -> DecisionData:
         return DecisionData(
