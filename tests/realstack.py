@@ -114,18 +114,25 @@ class Topics:
         finally:
             await consumer.stop()
 
-    async def consumed_all(self, service: str, spec: TopicSpec) -> bool:
-        """Whether a service's consumer group has committed every record the topic holds now."""
-        reader = await open_reader(self.settings, spec)
+    async def committed(self, service: str, spec: TopicSpec) -> dict[int, int]:
+        """A service's consumer group's committed offset of each partition of the topic that has one."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
         await admin.start()
         try:
-            ends = await reader.end_offsets(list(reader.assignment()))
-            committed = await admin.list_consumer_group_offsets(group_id(self.settings, service))
-            return all(committed.get(tp) is not None and committed[tp].offset >= end for tp, end in ends.items() if end)
+            offsets = await admin.list_consumer_group_offsets(group_id(self.settings, service))
         finally:
             await admin.close()
+        return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == self.name(spec)}
+
+    async def consumed_all(self, service: str, spec: TopicSpec) -> bool:
+        """Whether a service's consumer group has committed every record the topic holds now."""
+        reader = await open_reader(self.settings, spec)
+        try:
+            ends = await reader.end_offsets(list(reader.assignment()))
+        finally:
             await reader.stop()
+        committed = await self.committed(service, spec)
+        return all(committed.get(tp.partition, -1) >= end for tp, end in ends.items() if end)
 
     async def group_members(self, service: str) -> tuple[str, int]:
         """The state of a service's consumer group ("Stable", "PreparingRebalance"…) and its member count."""

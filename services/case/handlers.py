@@ -9,6 +9,7 @@ from typing import Protocol
 from plumbing.calendar import TermCalendar
 from schemas import OpenCase, RoutingDecided
 from services.case import domain
+from services.case.deadlines import DEFAULT_LEVELS
 from services.case.domain import NewCase
 from services.case.store import Contact, Stored
 
@@ -20,11 +21,10 @@ class CaseStore(Protocol):
 
 
 async def open_cases(requests: Sequence[OpenCase], *, store: CaseStore, source: str, now: dt.datetime,
-                     calendar: TermCalendar = TermCalendar(), levels: Mapping[str, float] | None = None) -> Stored:
+                     calendar: TermCalendar = TermCalendar(), levels: Mapping[str, float] = DEFAULT_LEVELS) -> Stored:
     """Store the cases a batch of requests asks for, at once; a request stored before (a redelivery) has no
     second effect."""
-    extra = {"levels": levels} if levels is not None else {}
-    return await store.add_all([domain.open_case(request, source=source, now=now, calendar=calendar, **extra)
+    return await store.add_all([domain.open_case(request, source=source, now=now, calendar=calendar, levels=levels)
                                 for request in requests])
 
 

@@ -20,6 +20,7 @@ from plumbing.settings import KafkaSettings
 from schemas import CloudEvent, OpenCase, RoutingDecided
 from schemas.topics import DEAD_LETTERS, Service
 from services.case import handlers, metrics
+from services.case.deadlines import DEFAULT_LEVELS
 from services.case.handlers import CaseStore
 from services.case.store import PendingMessage
 
@@ -65,7 +66,7 @@ class CaseRequests(_BatchHandler):
     Requests PostgreSQL refuses become dead letters too."""
 
     def __init__(self, store: CaseStore, settings: KafkaSettings, source: str, stopping: asyncio.Event, *,
-                 calendar: TermCalendar = TermCalendar(), levels: Mapping[str, float] | None = None) -> None:
+                 calendar: TermCalendar = TermCalendar(), levels: Mapping[str, float] = DEFAULT_LEVELS) -> None:
         super().__init__(store, settings, source, stopping)
         self._calendar = calendar
         self._levels = levels

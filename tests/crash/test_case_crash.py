@@ -10,9 +10,7 @@ import subprocess
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
-from plumbing.kafka import group_id
 from plumbing.organisation import load_organisation
 from schemas import CaseOpened, OpenCase
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DEAD_LETTERS, Service
@@ -56,7 +54,7 @@ async def kill_three_times_and_check(service, topics: Topics, database_url: str,
         for share, later in KILLS:
             await kill_when_stored(conn, cases, int(share * REQUESTS), rng.uniform(0, later))
             stored_ids = {r["request_id"] for r in await conn.fetch("SELECT request_id FROM cases")}
-            done = await committed(topics)
+            done = await topics.committed(Service.CASES, CASE_REQUESTS)
             committed_ids = {rid for (partition, offset), rid in where.items() if offset < done.get(partition, 0)}
             assert committed_ids <= stored_ids, f"{len(committed_ids - stored_ids)} requests committed, not stored"
             assert len(stored_ids) < REQUESTS  # mid-stream
@@ -97,17 +95,6 @@ async def request_ids_by_position(topics: Topics, sent: int) -> dict[tuple[int, 
     """The request id at each (partition, offset) of the case requests topic."""
     records = await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= sent)
     return {(r.partition, r.offset): json.loads(r.value)["id"] for r in records}
-
-
-async def committed(topics: Topics) -> dict[int, int]:
-    """The case service group's committed offset of each partition of the case requests topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=topics.settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group_id(topics.settings, Service.CASES))
-    finally:
-        await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topics.name(CASE_REQUESTS)}
 
 
 async def all_done(conn: asyncpg.Connection, topics: Topics, cases: subprocess.Popen) -> None:
