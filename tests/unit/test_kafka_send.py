@@ -1,4 +1,4 @@
-"""Sending a batch while the broker goes away: one error for the batch, not one asyncio error per record."""
+"""Sending records while the broker goes away: one error for them all, not one asyncio error per batch."""
 
 from __future__ import annotations
 
@@ -11,17 +11,24 @@ from aiokafka.errors import KafkaTimeoutError, LeaderNotAvailableError
 from aiokafka.partitioner import DefaultPartitioner
 
 from plumbing.kafka import Record, partition_of, send_all
+from tests.fakes import FakeBatch
 
 
 class GoneMidBatch:
-    """A producer that takes ``taken`` records, then times out waiting for the broker's metadata; the first
-    record taken fails soon after it is sent."""
+    """A producer that takes ``taken`` batches, then times out waiting for the broker's metadata; the first
+    batch taken fails soon after it is handed over."""
 
     def __init__(self, taken: int) -> None:
         self.taken = taken
         self.futures: list[asyncio.Future] = []
 
-    async def send(self, topic, value, key=None, partition=None, headers=None) -> asyncio.Future:
+    async def partitions_for(self, topic):
+        return set(range(5))
+
+    def create_batch(self):
+        return FakeBatch()
+
+    async def send_batch(self, batch, topic, *, partition) -> asyncio.Future:
         if len(self.futures) == self.taken:
             raise KafkaTimeoutError()
         future = asyncio.get_running_loop().create_future()
@@ -31,7 +38,7 @@ class GoneMidBatch:
         return future
 
 
-@pytest.mark.parametrize("taken", [2, 5], ids=["a send fails", "a record fails"])
+@pytest.mark.parametrize("taken", [2, 5], ids=["a hand-over fails", "a batch fails"])
 async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobody_retrieved(taken):
     loop = asyncio.get_running_loop()
     unretrieved: list[dict] = []
@@ -40,8 +47,8 @@ async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobod
     try:
         producer = GoneMidBatch(taken)
         with pytest.raises((KafkaTimeoutError, LeaderNotAvailableError)):
-            await send_all(producer, [Record("t", b"k", b"v")] * 5)  # type: ignore[arg-type]
-        await asyncio.sleep(0)  # the first record's failure arrives
+            await send_all(producer, [Record("t", b"k", b"v", p) for p in range(5)])  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # the first batch's failure arrives
         for future in producer.futures[1:]:  # the others' follow
             future.set_exception(LeaderNotAvailableError())
         del producer, future

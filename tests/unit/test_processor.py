@@ -91,7 +91,7 @@ async def test_state_is_read_back_from_the_changelog_before_any_record_is_handle
     await r.run_until_drained()
 
     assert r.consumer.paused == set()
-    assert ("send", "out", b"k", b"5", None) in r.journal  # the latest value, of its own partition only
+    assert ("send", "out", b"k", b"5", 0) in r.journal  # the latest value, of its own partition only
     assert r.state.get(0, b"gone") is None  # a tombstone forgets the key
     assert not r.state.owns(1)
 
@@ -121,7 +121,7 @@ async def test_records_fetched_before_their_partition_was_paused_are_rewound_unt
     r.consumer.batches.append(({P1: [record(1, 8)]}, {}))  # fetched again from where it was rewound to
     await r.run_until_drained()
 
-    assert r.journal == [("seek", 1, 8), ("send", "out", b"k", b"8", None), ("send", CHANGELOG, b"k", b"8", 1),
+    assert r.journal == [("seek", 1, 8), ("send", "out", b"k", b"8", 0), ("send", CHANGELOG, b"k", b"8", 1),
                          ("commit", {1: 9})]
 
 
@@ -237,7 +237,7 @@ async def test_state_read_while_a_rebalance_came_is_read_again():
     await r.run_until_drained()
 
     assert reader.reads == 2
-    assert ("send", "out", b"k", b"2", None) in r.journal
+    assert ("send", "out", b"k", b"2", 0) in r.journal
 
 
 def made_by(offset: int, topic: str = IN, partition: int = 0) -> tuple[tuple[str, bytes], ...]:
@@ -307,7 +307,7 @@ async def test_a_producer_out_of_step_with_the_broker_after_an_outage_is_renewed
     async def renew():
         return renewed
 
-    broken.send, broken.stop = send_out_of_step, lambda: asyncio.sleep(0)
+    broken.send_batch, broken.stop = send_out_of_step, lambda: asyncio.sleep(0)
     r.proc._sender.renew = renew
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     await r.run_until_committed()
@@ -396,13 +396,13 @@ async def test_after_the_broker_left_no_records_go_to_the_producer_before_the_br
     monkeypatch.setattr(processor, "BROKER_PAUSE", 0.01)
     r = await rig()
     producer, tries = r.proc.producer, []
-    send = producer.send
+    send_batch = producer.send_batch
 
     async def counted_send(*args, **kwargs):
         tries.append(producer.client.away)
-        return await send(*args, **kwargs)
+        return await send_batch(*args, **kwargs)
 
-    producer.send, producer.away_for, producer.client.away = counted_send, 1, True
+    producer.send_batch, producer.away_for, producer.client.away = counted_send, 1, True
     r.consumer.batches.append(({P0: [record(0, 5)]}, {}))
     running = asyncio.create_task(r.run_until_committed())
     await eventually(lambda: producer.client.asked >= 5, timeout=10, interval=0.01)
