@@ -6,8 +6,9 @@ Needs the local stack (``loket stack up``). The floor writes the very rows the c
 entry, the case, its personal data, its first history row, its deadline alarms and its outbox events) with
 ``copy_records_to_table``, in transactions of the service's
 batch size, into a database of its own. The case service runs as in production (``loket cases``, one
-process) on requests produced beforehand; cases/s is measured from its first stored case to the last. Prints
-both and their ratio: absolute numbers depend on the machine and its noise, the ratio is what to compare.
+process) on requests produced beforehand; cases/s is measured from its first stored case to the last, and (as
+a second figure) to the moment its outbox relay has published every case's events. Prints the floor, both, and
+the ratio of stored to floor: absolute numbers depend on the machine and its noise, the ratio is what to compare.
 """
 
 from __future__ import annotations
@@ -81,19 +82,22 @@ async def floor(settings: CaseSettings, made: list[OpenCase], source: str) -> fl
         await conn.close()
 
 
-async def service_run(settings: CaseSettings, count: int, env: dict[str, str]) -> float:
-    """Start ``loket cases`` on the produced requests; cases/s from its first stored case to the count-th."""
+async def service_run(settings: CaseSettings, count: int, env: dict[str, str]) -> tuple[float, float]:
+    """Start ``loket cases`` on the produced requests. Cases/s from its first stored case to the count-th, and
+    to the moment its relay has published the last of their events (the outbox has none waiting)."""
     process = subprocess.Popen([sys.executable, "-m", "loket", "cases"], env={**os.environ, **env},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     conn = await asyncpg.connect(settings.database_url.get_secret_value())
     try:
-        started = None
+        started = stored = None
         while True:
-            stored = await conn.fetchval("SELECT count(*) FROM cases") if await _migrated(conn) else 0
-            if stored and started is None:
+            done = await conn.fetchval("SELECT count(*) FROM cases") if await _migrated(conn) else 0
+            if done and started is None:
                 started = time.perf_counter()
-            if stored >= count:
-                return count / (time.perf_counter() - started)
+            if stored is None and done >= count:
+                stored = count / (time.perf_counter() - started)
+            if stored is not None and not await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+                return stored, count / (time.perf_counter() - started)
             if process.poll() is not None:
                 raise RuntimeError(f"loket cases stopped (exit code {process.returncode})")
             await asyncio.sleep(0.05)
@@ -133,8 +137,9 @@ async def bench(count: int, partitions: int) -> None:
                    "LOKET_DATABASE_URL": service.database_url.get_secret_value(), "LOKET_LOG_LEVEL": "warning",
                    "LOKET_CASE_PORT": "0"}
             with console.status("loket cases…"):
-                stored = await service_run(service, count, env)
-            console.print(f"loket cases:             {stored:>10,.0f} cases/s")
+                stored, announced = await service_run(service, count, env)
+            console.print(f"loket cases:             {stored:>10,.0f} cases/s stored")
+            console.print(f"                         {announced:>10,.0f} cases/s stored and announced (outbox relayed)")
         finally:
             await delete_deployment_topics(service)
     finally:
