@@ -25,6 +25,7 @@ from services.intake.exceptions import IdempotencyKeyReused, ImplausibleTime, In
 from services.intake.handlers import Publisher
 from services.intake.idempotency import IdempotencyMemory
 from services.intake.kafka import KafkaPublisher
+from services.intake.mail import serve_mail
 from services.intake.settings import DEVELOPMENT_SECRET, IntakeSettings
 from services.intake.window import ReceivedWindow
 
@@ -79,8 +80,18 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
             log.warning("development_pseudonym_secret_used", hint="set LOKET_PSEUDONYM_SECRET in production")
         async with open_publisher(settings) as publisher:
             app.state.publisher = publisher
+            mail = None
+            if settings.intake_smtp_port is not None:
+                mail = await serve_mail(lambda question, key: accept(publisher, question, key),
+                                        settings.intake_host, settings.intake_smtp_port, settings.intake_mail_max_bytes)
+                log.info("mail_door_open", host=settings.intake_host,
+                         port=mail.sockets[0].getsockname()[1])
             log.info("intake_started", host=settings.intake_host, port=settings.intake_port)
-            yield
+            try:
+                yield
+            finally:
+                if mail is not None:
+                    mail.close()  # no new connections; a message under way ends with its connection
         log.info("intake_stopped")
 
     def count_refusal(method: str, path: str, status: int) -> None:
@@ -96,6 +107,26 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
                             max_age=dt.timedelta(days=settings.intake_received_at_max_age_days))
     memory = IdempotencyMemory(settings.intake_idempotency_ttl_seconds, settings.intake_idempotency_max_keys)
 
+    async def accept(publisher: Publisher, submission: QuestionSubmission,
+                     idempotency_key: str | None) -> QuestionAccepted:
+        """A question from any door into the stream, counted by channel and logged without its content."""
+        accepted, replayed = await handlers.accept_question(
+            submission,
+            publisher=publisher,
+            secret=secret,
+            source=source,
+            now=dt.datetime.now(dt.timezone.utc),
+            new_id=lambda: str(uuid.uuid4()),
+            window=window,
+            memory=memory,
+            idempotency_key=idempotency_key,
+        )
+        counter = metrics.QUESTIONS_REPLAYED if replayed else metrics.QUESTIONS_ACCEPTED
+        counter.labels(channel=submission.channel.value).inc()
+        log.info("question_replayed" if replayed else "question_accepted", event_id=accepted.event_id,
+                 channel=submission.channel.value)
+        return accepted
+
     @app.post(questions, status_code=202, response_model=QuestionAccepted, tags=["questions"],
               operation_id="postQuestion", summary="Submit a question", responses=_QUESTION_RESPONSES)
     async def post_question(
@@ -109,22 +140,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         )] = None,
     ) -> QuestionAccepted:
         """Accept a question from any channel; 202 once it is durable in the contacts stream."""
-        accepted, replayed = await handlers.accept_question(
-            submission,
-            publisher=request.app.state.publisher,
-            secret=secret,
-            source=source,
-            now=dt.datetime.now(dt.timezone.utc),
-            new_id=lambda: str(uuid.uuid4()),
-            window=window,
-            memory=memory,
-            idempotency_key=_unquoted(idempotency_key),
-        )
-        counter = metrics.QUESTIONS_REPLAYED if replayed else metrics.QUESTIONS_ACCEPTED
-        counter.labels(channel=submission.channel.value).inc()
-        log.info("question_replayed" if replayed else "question_accepted", event_id=accepted.event_id,
-                 channel=submission.channel.value)
-        return accepted
+        return await accept(request.app.state.publisher, submission, _unquoted(idempotency_key))
 
     add_health_endpoints(app, lambda: app.state.publisher.unready_reason(), info.version)
 

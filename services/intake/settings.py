@@ -41,3 +41,13 @@ class IntakeSettings(KafkaSettings, ApiSettings, PseudonymSettings):
     intake_idempotency_max_keys: int = Field(
         50_000, ge=1, description="Most Idempotency-Keys remembered at once; the oldest are forgotten first.",
     )
+    intake_smtp_port: int | None = Field(
+        None, ge=0, le=65535,
+        description="Port of the intake's SMTP receiver (the mail door: each e-mail a question), on the intake's "
+        "address; unset, there is none. The municipality's mail server forwards the KCC's mailbox to it.",
+    )
+    intake_mail_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024,
+        description="Largest e-mail the SMTP receiver takes, in bytes (attachments included); a larger one is "
+        "refused with 552, which the sender's mail server reports back to the sender.",
+    )
