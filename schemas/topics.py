@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from schemas.calls import CALL_EVENTS
 from schemas.cases import CHANGE_EVENTS, DEADLINE_EVENTS, CaseOpened, CaseResolved, OpenCase, WorkItem
 from schemas.contacts import QuestionAsked
 from schemas.deadletters import DeadLetter
@@ -43,9 +44,11 @@ class TopicSpec:
 
 CONTACTS = TopicSpec(
     "loket.contacts.v1",
-    key="Party pseudonym (HMAC-SHA256), or the contact id when the party is unknown.",
-    description="Every contact on every channel, in one stream.",
-    events=(QuestionAsked,),
+    key="Party pseudonym (HMAC-SHA256), or the contact id when the party is unknown; a call's events: the "
+        "call's contact id.",
+    description="Every contact on every channel, in one stream: the questions, and what the channel systems "
+                "see of each contact (a call's queue, answer, abandonment, transfer and end).",
+    events=(QuestionAsked, *CALL_EVENTS),
     senders=(Service.INTAKE,),
     receivers=(Service.ROUTER,),
 )

@@ -28,4 +28,9 @@ class ImplausibleTime(IntakeError):
 
 
 class IdempotencyKeyReused(IntakeError):
-    """An Idempotency-Key came back with another body than the one it was first used with."""
+    """An Idempotency-Key (or a channel system's own event id, ``field``) came back with another body than the
+    one it was first used with."""
+
+    def __init__(self, message: str, field: str = "header.Idempotency-Key") -> None:
+        super().__init__(message)
+        self.field = field

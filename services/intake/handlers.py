@@ -9,7 +9,8 @@ from typing import Protocol
 from schemas import CloudEvent
 from schemas.intake import QuestionAccepted, QuestionSubmission
 from schemas.topics import CONTACTS, TopicSpec
-from services.intake import domain, idempotency
+from services.intake import cti, domain, idempotency
+from services.intake.cti import CtiReport
 from services.intake.idempotency import IdempotencyMemory
 from services.intake.window import ReceivedWindow
 
@@ -52,3 +53,21 @@ async def accept_question(
         return await publish(None), False
     body = idempotency.fingerprint(submission)
     return await memory.once(idempotency_key, body, lambda: publish(idempotency.retry_identity(idempotency_key, body)))
+
+
+async def accept_call_report(report: CtiReport, *, publisher: Publisher, secret: bytes, source: str,
+                             now: dt.datetime, window: ReceivedWindow,
+                             memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
+    """Map a telephony platform's report onto its call event and publish it, keyed by the call's contact id.
+
+    The report's own id is its idempotency key: the same report sent again gets the first answer and is not
+    published again (and, should the memory have forgotten it, it is the very same event again)."""
+    window.check(report.at, now, field="at")
+
+    async def publish() -> QuestionAccepted:
+        event = cti.call_event(report, secret=secret, source=source, now=now)
+        contact_id = cti.contact_id(report)
+        await publisher.publish(CONTACTS, contact_id, event)
+        return QuestionAccepted(event_id=event.id, contact_id=contact_id)
+
+    return await memory.once(f"cti:{report.id}", idempotency.fingerprint(report), publish, field="id")

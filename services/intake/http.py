@@ -21,6 +21,7 @@ from schemas.intake import QuestionAccepted, QuestionSubmission
 from schemas.problem import FieldProblem
 from schemas.topics import CONTACTS
 from services.intake import handlers, metrics
+from services.intake.cti import CtiReport
 from services.intake.exceptions import IdempotencyKeyReused, ImplausibleTime, InvalidIdentifier, PublishFailed
 from services.intake.handlers import Publisher
 from services.intake.idempotency import IdempotencyMemory
@@ -47,7 +48,8 @@ def api_info(settings: IntakeSettings) -> ApiInfo:
         "stream, where the router applies the one-desk rules. Errors are application/problem+json (RFC 9457); "
         "bodies are I-JSON (RFC 7493) of at most LOKET_INTAKE_MAX_BODY_BYTES (default 64 KiB).",
         contact=settings.contact(),
-        tags=[{"name": "questions", "description": "Questions (vragen) from every channel."}],
+        tags=[{"name": "phone", "description": "What the telephony platform (CTI) sees of each call."},
+              {"name": "questions", "description": "Questions (vragen) from every channel."}],
     )
 
 
@@ -142,6 +144,21 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         """Accept a question from any channel; 202 once it is durable in the contacts stream."""
         return await accept(request.app.state.publisher, submission, _unquoted(idempotency_key))
 
+    @app.post(f"{info.base_path}/call-reports", status_code=202, response_model=QuestionAccepted, tags=["phone"],
+              operation_id="postCallReport", summary="Report a call's course", responses=_CALL_REPORT_RESPONSES)
+    async def post_call_report(report: CtiReport, request: Request) -> QuestionAccepted:
+        """A telephony platform's report that a call was queued, answered, abandoned, transferred or ended, in
+        the generic CTI format; 202 once its event is durable in the contacts stream. A report sent again (the
+        same ``id``) gets the first answer and is not published again."""
+        accepted, replayed = await handlers.accept_call_report(
+            report, publisher=request.app.state.publisher, secret=secret, source=source,
+            now=dt.datetime.now(dt.timezone.utc), window=window, memory=memory)
+        if not replayed:
+            metrics.CALL_REPORTS_ACCEPTED.labels(type=report.type.value).inc()
+        log.info("call_report_replayed" if replayed else "call_report_accepted", event_id=accepted.event_id,
+                 type=report.type.value)
+        return accepted
+
     add_health_endpoints(app, lambda: app.state.publisher.unready_reason(), info.version)
 
     return app
@@ -156,6 +173,16 @@ _QUESTION_RESPONSES: dict[int | str, dict] = {
     503: {"description": "The contacts stream is unavailable: nothing was accepted; try again after Retry-After.",
           "headers": {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                       "schema": {"type": "integer", "minimum": 1}}}},
+}
+
+
+_CALL_REPORT_RESPONSES: dict[int | str, dict] = {
+    202: {"description": "Accepted: the call's event is durable in the contacts stream. The same report sent "
+          "again (the same id) gets this same answer."},
+    422: {"description": "The report breaks a rule of this document (a field its type needs is missing), its "
+          "caller number is not possible, its time lies outside the intake's window, or its id came with "
+          "another body before; `errors` names each field at fault."},
+    503: _QUESTION_RESPONSES[503],
 }
 
 
@@ -179,8 +206,7 @@ def _add_intake_problems(app: FastAPI, version: str) -> None:
         return unprocessable(exc.field, exc.reason)
 
     async def key_reused(request: Request, exc: IdempotencyKeyReused) -> Response:
-        return unprocessable(f"header.{IDEMPOTENCY_KEY}", "was used with another body; use a new key for a new "
-                             "question")
+        return unprocessable(exc.field, "was used with another body; use a new key for a new question or report")
 
     async def unavailable(request: Request, exc: PublishFailed) -> Response:
         # The publisher tells of the outage once, not once per refused question.

@@ -16,13 +16,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from schemas.intake import QuestionAccepted, QuestionSubmission
+from pydantic import BaseModel
+
+from schemas.intake import QuestionAccepted
 from services.intake.exceptions import IdempotencyKeyReused
 
 
-def fingerprint(submission: QuestionSubmission) -> str:
+def fingerprint(body: BaseModel) -> str:
     """SHA-256 of the body as the model reads it: member order, white space and explicit nulls do not count."""
-    return hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
 def retry_identity(key: str, body_fingerprint: str) -> str:
@@ -49,12 +51,13 @@ class IdempotencyMemory:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def once(self, key: str, body_fingerprint: str,
-                   accept: Callable[[], Awaitable[QuestionAccepted]]) -> tuple[QuestionAccepted, bool]:
-        """The answer for this key and whether it is a replay: the remembered one, or ``accept()``'s."""
+    async def once(self, key: str, body_fingerprint: str, accept: Callable[[], Awaitable[QuestionAccepted]],
+                   field: str = "header.Idempotency-Key") -> tuple[QuestionAccepted, bool]:
+        """The answer for this key and whether it is a replay: the remembered one, or ``accept()``'s. The key
+        came in ``field`` (for the error when it comes back with another body)."""
         while (entry := self._live(key)) is not None:
             if entry.fingerprint != body_fingerprint:
-                raise IdempotencyKeyReused("this Idempotency-Key was used with another body")
+                raise IdempotencyKeyReused("this key was used with another body", field)
             await asyncio.wait([entry.answer])
             if not entry.answer.cancelled():
                 return entry.answer.result(), True

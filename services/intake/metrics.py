@@ -16,3 +16,8 @@ QUESTIONS_REFUSED = Counter(
     "Questions refused, by reason: invalid (any 4xx) or unavailable (Kafka down, 503).",
     ["reason"],
 )
+CALL_REPORTS_ACCEPTED = Counter(
+    "loket_intake_call_reports_accepted_total",
+    "Telephony platforms' call reports accepted into the contacts stream (a report sent again is not counted).",
+    ["type"],
+)

@@ -19,11 +19,11 @@ class ReceivedWindow:
     max_future: dt.timedelta
     max_age: dt.timedelta
 
-    def check(self, received_at: dt.datetime | None, now: dt.datetime) -> None:
+    def check(self, received_at: dt.datetime | None, now: dt.datetime, field: str = "received_at") -> None:
         if received_at is None:
             return
         if received_at > now + self.max_future:
             seconds = int(self.max_future.total_seconds())
-            raise ImplausibleTime("received_at", f"lies more than {seconds} seconds after the intake's clock")
+            raise ImplausibleTime(field, f"lies more than {seconds} seconds after the intake's clock")
         if received_at < now - self.max_age:
-            raise ImplausibleTime("received_at", f"lies more than {self.max_age.days} days before the intake's clock")
+            raise ImplausibleTime(field, f"lies more than {self.max_age.days} days before the intake's clock")

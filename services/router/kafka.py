@@ -21,7 +21,7 @@ from plumbing.deadletters import Refused, decode_event, decode_one_of
 from plumbing.kafka import InternalTopic, Record, event_record, group_id, topic_name
 from plumbing.settings import KafkaSettings
 from schemas import CaseResolved, QuestionAsked
-from schemas.topics import CASE_EVENTS, Service
+from schemas.topics import CASE_EVENTS, CONTACTS, Service
 from services.router import handlers
 from services.router.domain import Classifier, PartyState
 
@@ -60,7 +60,10 @@ class RouterRecords:
         self._latest: dict[int, dt.datetime] = {}  # per partition, the latest receipt time routed: the clock it expires by
 
     def question(self, record: ConsumerRecord) -> list[Record]:
-        question = decode_event(QuestionAsked, record)
+        """A question routed; what else a channel system reports of a contact (a call's course) is the norms'."""
+        question = decode_one_of(CONTACTS.events, record)
+        if not isinstance(question, QuestionAsked):
+            return []
         party = question.data.party
         if party and record.key != party.pseudonym.encode():
             raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")

@@ -2,7 +2,8 @@
 
 Some rules of the intake's document are stated in words because JSON Schema cannot hold them: a BSN passes
 the eleven test, a phone number can be dialled, an e-mail address is deliverable in form, ``received_at``
-lies in a window around the intake's clock, and an Idempotency-Key belongs to one question. A value that
+lies in a window around the intake's clock (so does a call report's ``at``), and an Idempotency-Key belongs to
+one question (a call report's ``id`` to one report). A value that
 matches its schema but breaks such a rule rightly gets the documented 422, which schemathesis's
 ``positive_data_acceptance`` check would take for a schema that says too little. So where a generated
 value matches its schema, it is replaced by one that keeps the rule too; every other value, and every
@@ -26,6 +27,7 @@ from services.intake.domain import bsn_is_valid
 IDEMPOTENCY_KEY = re.compile(r"^[!-~]{8,128}$")
 BSN = re.compile(r"^[0-9]{9}$")
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
+REPORT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 @schemathesis.hook
@@ -36,12 +38,26 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
+    if "call" in body:  # a call report: its id belongs to one report, its time and caller keep their rules
+        _keep_report_rules(body)
+        return
     received_at = body.get("received_at")
     if isinstance(received_at, str) and RFC3339_PATTERN.match(received_at):
         body["received_at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
     party = body.get("party")
     if isinstance(party, dict):
         _keep_identifier_rules(party)
+
+
+def _keep_report_rules(report: dict[str, Any]) -> None:
+    if isinstance(report.get("id"), str) and REPORT_ID.match(report["id"]):
+        report["id"] = f"schemathesis-{uuid.uuid4()}"
+    at = report.get("at")
+    if isinstance(at, str) and RFC3339_PATTERN.match(at):
+        report["at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    caller = report.get("caller")
+    if isinstance(caller, str) and PHONE.match(caller) and not _dialable(caller):
+        report["caller"] = "06 12345678"
 
 
 def _keep_identifier_rules(party: dict[str, Any]) -> None:

@@ -64,7 +64,8 @@ async def test_mails_become_questions_and_machines_mail_does_not(service, topics
     code, text = await sent(mail("j.jansen@example.nl", "Groot", "Een lange regel tekst.\n" * (LIMIT // 10)))
     assert code == 552, text  # too big: the sender's server tells the sender
 
-    questions = [QuestionAsked.model_validate_json(r.value) for r in await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2)]
+    records = await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2)
+    questions = [QuestionAsked.model_validate_json(r.value) for r in records]
     assert await topics.count(CONTACTS) == 2  # not the mail delivered twice, nor what a machine sent
     by_party = {q.data.party.personal.email: q for q in questions}
     jan, piet = by_party["j.jansen@example.nl"], by_party["p.pieters@example.nl"]

@@ -108,13 +108,15 @@ async def test_the_door_answers_250_once_the_question_is_accepted():
 
 
 async def test_while_the_stream_is_away_the_door_answers_451_so_the_sender_tries_again():
-    answer = await MailDoor(Accepting(PublishFailed("away"))).handle_DATA(None, None, envelope(mail()))  # type: ignore[arg-type]
+    door = MailDoor(Accepting(PublishFailed("away")))
+    answer = await door.handle_DATA(None, None, envelope(mail()))  # type: ignore[arg-type]
     assert answer.startswith("451 4.3.0")
 
 
 async def test_an_auto_reply_is_taken_and_dropped_not_answered_with_an_error():
     accept = Accepting()
-    answer = await MailDoor(accept).handle_DATA(None, None, envelope(mail(Auto_Submitted="auto-replied")))  # type: ignore[arg-type]
+    out_of_office = envelope(mail(Auto_Submitted="auto-replied"))
+    answer = await MailDoor(accept).handle_DATA(None, None, out_of_office)  # type: ignore[arg-type]
     assert answer.startswith("250") and "dropped" in answer and accept.taken == []
 
 
@@ -123,7 +125,8 @@ async def test_an_auto_reply_is_taken_and_dropped_not_answered_with_an_error():
     (mail(From="not an address"), "550 5.6.0 Not a question Loket can take: party.email unusable"),
 ], ids=["no text", "no address"])
 async def test_a_mail_that_can_never_be_a_question_is_refused_for_good(message, refusal):
-    answer = await MailDoor(Accepting()).handle_DATA(None, None, envelope(message, mail_from="x@example.nl"))  # type: ignore[arg-type]
+    sent = envelope(message, mail_from="x@example.nl")
+    answer = await MailDoor(Accepting()).handle_DATA(None, None, sent)  # type: ignore[arg-type]
     assert answer == refusal
 
 

@@ -1,0 +1,49 @@
+"""The phone door on the real stack: a telephony platform's reports, posted over HTTP to a running
+``loket intake``, become the call's events on the real contacts topic, in order and each once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from plumbing.pseudonym import pseudonym
+from schemas.calls import CallAnswered, CallEnded, CallOffered
+from schemas.topics import CONTACTS
+from tests.realstack import free_port, wait_healthy
+
+pytestmark = pytest.mark.integration
+SECRET = "phone-door-secret"
+
+
+def report(id_: str, type_: str, **fields) -> dict:
+    return {"id": id_, "type": type_, "call": "call-7781", "queue": "kcc-algemeen", "at": "2026-12-02T09:30:00Z",
+            **fields}
+
+
+async def test_a_calls_reports_become_its_events_in_order_and_each_once(service, topics):
+    port = free_port()
+    process = service("intake", LOKET_INTAKE_PORT=str(port), LOKET_PSEUDONYM_SECRET=SECRET)
+    url = f"http://127.0.0.1:{port}"
+    await wait_healthy(url, process=process)
+    course = [report("r-1", "queued", caller="06 12345678"), report("r-2", "answered", wait=18.5, agent="a-12"),
+              report("r-3", "ended", talk=240, wrapup=30)]
+    async with httpx.AsyncClient(base_url=url, timeout=15) as client:
+        answers = [await client.post("/v1/call-reports", json=body) for body in course]
+        assert [a.status_code for a in answers] == [202] * 3, [a.text for a in answers]
+        again = await client.post("/v1/call-reports", json=course[1])  # the platform sends a report again
+        assert (again.status_code, again.json()) == (202, answers[1].json())
+        changed = await client.post("/v1/call-reports", json={**course[1], "wait": 99})
+        assert changed.status_code == 422 and changed.json()["errors"][0]["field"] == "id"
+        incomplete = await client.post("/v1/call-reports", json=report("r-4", "abandoned"))
+        assert incomplete.status_code == 422 and "need wait" in incomplete.text
+
+    records = await topics.read(CONTACTS, until=lambda rs: len(rs) >= 3)
+    assert await topics.count(CONTACTS) == 3  # not the report sent again, nor the refused ones
+    contact_id = answers[0].json()["contact_id"]
+    assert {r.key.decode() for r in records} == {contact_id} and len({r.partition for r in records}) == 1
+    offered, answered, ended = (model.model_validate_json(r.value) for model, r in
+                                zip((CallOffered, CallAnswered, CallEnded), records))
+    assert [offered.id, answered.id, ended.id] == [a.json()["event_id"] for a in answers]
+    assert offered.data.party.pseudonym == pseudonym(SECRET.encode(), "phone", "0612345678")
+    assert (answered.data.wait_seconds, ended.data.talk_seconds, ended.data.wrap_up_seconds) == (18.5, 240, 30)
+    assert all(b"12345678" not in r.value and b"call-7781" not in r.key for r in records)
