@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from plumbing.kafka import Record, event_record
 from schemas import DeadLetter, DeadLetterData
 from schemas.deadletters import KeptHeader
-from schemas.envelope import STRUCTURED_CONTENT_TYPE
+from schemas.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: The media type of the Kafka binding's structured mode, JSON event format (parameters such as charset aside).
@@ -52,7 +52,8 @@ def decode_one_of(models: tuple[type[BaseModel], ...], record: RawRecord) -> Bas
     try:
         return _union(models).validate_json(raw)
     except ValidationError as exc:
-        raise Refused(describe_validation_error(exc)) from None
+        tags = frozenset(m.event_type() for m in models if issubclass(m, CloudEvent))
+        raise Refused(describe_validation_error(exc, tags=tags)) from None
 
 
 def structured_value(record: RawRecord) -> bytes | None:
@@ -91,11 +92,13 @@ def _union(models: tuple[type[BaseModel], ...]) -> TypeAdapter:
     return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # noqa: UP007
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
-    """``field.path: message; …`` without echoing input values, which may hold personal data."""
+def describe_validation_error(exc: ValidationError, limit: int = 5, tags: frozenset[str] = frozenset()) -> str:
+    """``field.path: message; …`` without echoing input values, which may hold personal data. A location that
+    starts with one of ``tags`` (a union's event type, which pydantic puts first) is told without it."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False)[:limit]:
-        where = ".".join(str(p) for p in error["loc"]) or "(record)"
+        loc = error["loc"][1:] if error["loc"] and error["loc"][0] in tags else error["loc"]
+        where = ".".join(str(p) for p in loc) or "(record)"
         parts.append(f"{where}: {error['msg']}")
     more = exc.error_count() - limit
     if more > 0:

@@ -4,6 +4,7 @@ committed JSON Schema of its type. And what consumers refuse: no structured-mode
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -61,6 +62,8 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
         for body in ({"channel": "phone", "text": "Ik wil een klacht indienen", "party": {"bsn": "111222333"}},
                      {"channel": "web", "text": "paspoort aanvragen"}):
             assert (await client.post("/v1/questions", json=body)).status_code == 202
+        for report in _call_reports():
+            assert (await client.post("/v1/call-reports", json=report)).status_code == 202
 
     decisions = await topics.read(DECISIONS, until=lambda rs: len(rs) >= 2, timeout=90)
     complaint = next(d for d in (RoutingDecided.model_validate_json(r.value) for r in decisions) if d.data.case_id)
@@ -74,7 +77,7 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
 
     closures = group_id(topics.settings, "router").removeprefix(topics.settings.topic_prefix) + "-case-closures"
     published = {
-        CONTACTS: await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2),
+        CONTACTS: await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2 + len(_call_reports())),
         DECISIONS: decisions,
         CASE_REQUESTS: await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 1),
         CASE_EVENTS: await topics.read(CASE_EVENTS, until=every_case_event, timeout=90),
@@ -107,6 +110,16 @@ async def _through_every_change(url: str, case_id: str, settings) -> None:
             answer = await office.post(f"/cases/{case_id}/{change}", json=body, headers={"if-match": etag})
             assert answer.status_code == 200, (change, answer.text)
             etag = answer.headers["etag"]
+
+
+def _call_reports() -> list[dict]:
+    """Two calls' course as a telephony platform reports it: one answered, put through and ended, one abandoned."""
+    at = {"queue": "kcc-algemeen", "at": dt.datetime.now(dt.timezone.utc).isoformat()}  # within the intake's window
+    return [{"id": "w-1", "type": "queued", "call": "c-1", "caller": "06 12345678", **at},
+            {"id": "w-2", "type": "answered", "call": "c-1", "wait": 12.0, **at},
+            {"id": "w-3", "type": "transferred", "call": "c-1", "target": {"queue": "kcc-vergunningen"}, **at},
+            {"id": "w-4", "type": "ended", "call": "c-1", "talk": 180.0, **at},
+            {"id": "w-5", "type": "abandoned", "call": "c-2", "wait": 40.0, **at}]
 
 
 def _types(records) -> set[str]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
 
@@ -16,8 +18,8 @@ SECRET = "phone-door-secret"
 
 
 def report(id_: str, type_: str, **fields) -> dict:
-    return {"id": id_, "type": type_, "call": "call-7781", "queue": "kcc-algemeen", "at": "2026-12-02T09:30:00Z",
-            **fields}
+    at = dt.datetime.now(dt.timezone.utc).isoformat()  # within the intake's window around its clock
+    return {"id": id_, "type": type_, "call": "call-7781", "queue": "kcc-algemeen", "at": at, **fields}
 
 
 async def test_a_calls_reports_become_its_events_in_order_and_each_once(service, topics):
