@@ -26,6 +26,16 @@ RFC3339_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([
 _LIVE = sorted(channel.value for channel in LIVE_CHANNELS)
 
 
+def rfc3339(value: object) -> object:
+    """A time as JSON gives it must be an RFC 3339 string (pydantic alone would take a Unix timestamp too); a
+    Python caller's aware datetime is already what RFC 3339 describes."""
+    if isinstance(value, dt.datetime):
+        return value
+    if value is not None and not (isinstance(value, str) and RFC3339_PATTERN.match(value)):
+        raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-23T09:30:00+01:00")
+    return value
+
+
 class PartyIdentifiers(Frozen):
     """Who asks, as far as the channel knows. Any of these may be absent."""
 
@@ -103,13 +113,7 @@ class QuestionSubmission(Frozen):
     @field_validator("received_at", mode="before")
     @classmethod
     def _rfc3339(cls, value: object) -> object:
-        # JSON gives a string, which must be RFC 3339 (pydantic alone would take a Unix timestamp too);
-        # a Python caller's aware datetime is already what RFC 3339 describes.
-        if isinstance(value, dt.datetime):
-            return value
-        if value is not None and not (isinstance(value, str) and RFC3339_PATTERN.match(value)):
-            raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-23T09:30:00+01:00")
-        return value
+        return rfc3339(value)
 
     @model_validator(mode="after")
     def _subject_or_text(self) -> "QuestionSubmission":
@@ -126,3 +130,35 @@ class QuestionAccepted(Frozen):
     event_id: str = Field(description="Id of the QuestionAsked event.")
     contact_id: str = Field(description="Id of the contact.")
     status: str = Field("accepted", description="Always 'accepted'.")
+
+
+class ScoreSubmission(Frozen):
+    """A party's satisfaction score (KTO) of a contact, from the survey tool."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "response_id": "kto-2026-000481", "contact_id": "4f1c2d7e-9a0b-4c3d-8e5f-6a7b8c9d0e1f", "channel": "phone",
+        "score": 8, "scored_at": "2026-12-02T10:15:00+01:00"}]})
+
+    response_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+                             description="The survey tool's id of this response: sent again, it is the same score "
+                             "(no second event); with another body, a 422.")
+    contact_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+                            description="The contact the score rates: the contact_id the intake answered with.")
+    channel: Channel = Field(description="The channel of the rated contact.")
+    score: int = Field(ge=1, le=10, description="1 (very bad) to 10 (excellent).")
+    scored_at: AwareDatetime | None = Field(
+        None, description="When the party gave the score (RFC 3339, with offset); now if absent. It must lie in "
+        "the intake's window around its clock, as a question's received_at; else 422.")
+
+    @field_validator("scored_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        return rfc3339(value)
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        # JSON Schema's integer is a number without a fraction (8.0 too); a string or a boolean is none.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a whole number from 1 to 10")
+        return value

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from plumbing.pseudonym import IdentifierKind, bsn_is_valid, normalise, pseudonym
 from schemas import PartyRef, PersonalData, QuestionAsked, QuestionData
-from schemas.intake import PartyIdentifiers, QuestionSubmission
+from schemas.feedback import SatisfactionScored, SatisfactionScoredData
+from schemas.intake import PartyIdentifiers, QuestionSubmission, ScoreSubmission
 from services.intake.exceptions import InvalidIdentifier
 
 #: Strongest first: the pseudonym is made from the first one present.
@@ -80,3 +81,12 @@ def question_event(
         agent_outcome=submission.agent_outcome,
     )
     return QuestionAsked.create(source=source, data=data, subject=data.partition_key(), time=now, id=event_id)
+
+
+def score_event(submission: ScoreSubmission, *, source: str, now: dt.datetime) -> SatisfactionScored:
+    """The SatisfactionScored event of a survey response; its id is the same for the response sent again."""
+    data = SatisfactionScoredData(contact_id=submission.contact_id, channel=submission.channel,
+                                  score=submission.score, scored_at=submission.scored_at or now,
+                                  response_reference=submission.response_id)
+    event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"kto-response\n{submission.response_id}"))
+    return SatisfactionScored.create(source=source, data=data, subject=submission.contact_id, time=now, id=event_id)

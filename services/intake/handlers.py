@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from schemas import CloudEvent
-from schemas.intake import QuestionAccepted, QuestionSubmission
+from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
 from schemas.topics import CONTACTS, TopicSpec
 from services.intake import cti, domain, idempotency
 from services.intake.cti import CtiReport
@@ -71,3 +71,18 @@ async def accept_call_report(report: CtiReport, *, publisher: Publisher, secret:
         return QuestionAccepted(event_id=event.id, contact_id=contact_id)
 
     return await memory.once(f"cti:{report.id}", idempotency.fingerprint(report), publish, field="id")
+
+
+async def accept_score(submission: ScoreSubmission, *, publisher: Publisher, source: str, now: dt.datetime,
+                       window: ReceivedWindow, memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
+    """Publish a satisfaction score, keyed by the contact it rates. The survey tool's response id is its
+    idempotency key: the same response sent again gets the first answer and is not published again."""
+    window.check(submission.scored_at, now, field="scored_at")
+
+    async def publish() -> QuestionAccepted:
+        event = domain.score_event(submission, source=source, now=now)
+        await publisher.publish(CONTACTS, submission.contact_id, event)
+        return QuestionAccepted(event_id=event.id, contact_id=submission.contact_id)
+
+    return await memory.once(f"kto:{submission.response_id}", idempotency.fingerprint(submission), publish,
+                             field="response_id")

@@ -17,7 +17,7 @@ from plumbing.health import RETRY_AFTER_SECONDS, add_health_endpoints
 from plumbing.http import add_metrics_endpoint
 from plumbing.openapi import ApiInfo
 from schemas.envelope import source_urn
-from schemas.intake import QuestionAccepted, QuestionSubmission
+from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
 from schemas.problem import FieldProblem
 from schemas.topics import CONTACTS
 from services.intake import handlers, metrics
@@ -48,7 +48,8 @@ def api_info(settings: IntakeSettings) -> ApiInfo:
         "stream, where the router applies the one-desk rules. Errors are application/problem+json (RFC 9457); "
         "bodies are I-JSON (RFC 7493) of at most LOKET_INTAKE_MAX_BODY_BYTES (default 64 KiB).",
         contact=settings.contact(),
-        tags=[{"name": "phone", "description": "What the telephony platform (CTI) sees of each call."},
+        tags=[{"name": "feedback", "description": "The parties' satisfaction scores (KTO) of their contacts."},
+              {"name": "phone", "description": "What the telephony platform (CTI) sees of each call."},
               {"name": "questions", "description": "Questions (vragen) from every channel."}],
     )
 
@@ -159,6 +160,20 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
                  type=report.type.value)
         return accepted
 
+    @app.post(f"{info.base_path}/satisfaction-scores", status_code=202, response_model=QuestionAccepted,
+              tags=["feedback"], operation_id="postSatisfactionScore", summary="Submit a satisfaction score",
+              responses=_SCORE_RESPONSES)
+    async def post_satisfaction_score(submission: ScoreSubmission, request: Request) -> QuestionAccepted:
+        """A party's score (1-10) of a contact, from the survey tool (KTO); 202 once it is durable in the
+        contacts stream. The same response sent again (the same ``response_id``) gets the first answer."""
+        accepted, replayed = await handlers.accept_score(
+            submission, publisher=request.app.state.publisher, source=source,
+            now=dt.datetime.now(dt.timezone.utc), window=window, memory=memory)
+        if not replayed:
+            metrics.SCORES_ACCEPTED.labels(channel=submission.channel.value).inc()
+        log.info("score_replayed" if replayed else "score_accepted", event_id=accepted.event_id)
+        return accepted
+
     add_health_endpoints(app, lambda: app.state.publisher.unready_reason(), info.version)
 
     return app
@@ -182,6 +197,15 @@ _CALL_REPORT_RESPONSES: dict[int | str, dict] = {
     422: {"description": "The report breaks a rule of this document (a field its type needs is missing), its "
           "caller number is not possible, its time lies outside the intake's window, or its id came with "
           "another body before; `errors` names each field at fault."},
+    503: _QUESTION_RESPONSES[503],
+}
+
+
+_SCORE_RESPONSES: dict[int | str, dict] = {
+    202: {"description": "Accepted: the score is durable in the contacts stream. The same response sent again "
+          "(the same response_id) gets this same answer."},
+    422: {"description": "The score breaks a rule of this document, its scored_at lies outside the intake's "
+          "window, or its response_id came with another body before; `errors` names each field at fault."},
     503: _QUESTION_RESPONSES[503],
 }
 

@@ -21,3 +21,8 @@ CALL_REPORTS_ACCEPTED = Counter(
     "Telephony platforms' call reports accepted into the contacts stream (a report sent again is not counted).",
     ["type"],
 )
+SCORES_ACCEPTED = Counter(
+    "loket_intake_satisfaction_scores_accepted_total",
+    "Satisfaction scores (KTO) accepted into the contacts stream, by the rated contact's channel.",
+    ["channel"],
+)

@@ -2,8 +2,9 @@
 
 Some rules of the intake's document are stated in words because JSON Schema cannot hold them: a BSN passes
 the eleven test, a phone number can be dialled, an e-mail address is deliverable in form, ``received_at``
-lies in a window around the intake's clock (so does a call report's ``at``), and an Idempotency-Key belongs to
-one question (a call report's ``id`` to one report). A value that
+lies in a window around the intake's clock (so do a call report's ``at`` and a score's ``scored_at``), and an
+Idempotency-Key belongs to one question (a call report's ``id`` to one report, a score's ``response_id`` to one
+score). A value that
 matches its schema but breaks such a rule rightly gets the documented 422, which schemathesis's
 ``positive_data_acceptance`` check would take for a schema that says too little. So where a generated
 value matches its schema, it is replaced by one that keeps the rule too; every other value, and every
@@ -41,6 +42,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if "call" in body:  # a call report: its id belongs to one report, its time and caller keep their rules
         _keep_report_rules(body)
         return
+    if "response_id" in body:  # a satisfaction score: its response id belongs to one score, its time in the window
+        _keep_score_rules(body)
+        return
     received_at = body.get("received_at")
     if isinstance(received_at, str) and RFC3339_PATTERN.match(received_at):
         body["received_at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
@@ -58,6 +62,14 @@ def _keep_report_rules(report: dict[str, Any]) -> None:
     caller = report.get("caller")
     if isinstance(caller, str) and PHONE.match(caller) and not _dialable(caller):
         report["caller"] = "06 12345678"
+
+
+def _keep_score_rules(score: dict[str, Any]) -> None:
+    if isinstance(score.get("response_id"), str) and REPORT_ID.match(score["response_id"]):
+        score["response_id"] = f"schemathesis-{uuid.uuid4()}"
+    scored_at = score.get("scored_at")
+    if isinstance(scored_at, str) and RFC3339_PATTERN.match(scored_at):
+        score["scored_at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
 
 
 def _keep_identifier_rules(party: dict[str, Any]) -> None:

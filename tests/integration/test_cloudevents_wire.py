@@ -64,6 +64,8 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
             assert (await client.post("/v1/questions", json=body)).status_code == 202
         for report in _call_reports():
             assert (await client.post("/v1/call-reports", json=report)).status_code == 202
+        score = {"response_id": "w-6", "contact_id": "c-1", "channel": "phone", "score": 9}
+        assert (await client.post("/v1/satisfaction-scores", json=score)).status_code == 202
 
     decisions = await topics.read(DECISIONS, until=lambda rs: len(rs) >= 2, timeout=90)
     complaint = next(d for d in (RoutingDecided.model_validate_json(r.value) for r in decisions) if d.data.case_id)
@@ -77,7 +79,7 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
 
     closures = group_id(topics.settings, "router").removeprefix(topics.settings.topic_prefix) + "-case-closures"
     published = {
-        CONTACTS: await topics.read(CONTACTS, until=lambda rs: len(rs) >= 2 + len(_call_reports())),
+        CONTACTS: await topics.read(CONTACTS, until=lambda rs: len(rs) >= 3 + len(_call_reports())),
         DECISIONS: decisions,
         CASE_REQUESTS: await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 1),
         CASE_EVENTS: await topics.read(CASE_EVENTS, until=every_case_event, timeout=90),

@@ -1,5 +1,6 @@
-"""The phone door on the real stack: a telephony platform's reports, posted over HTTP to a running
-``loket intake``, become the call's events on the real contacts topic, in order and each once."""
+"""The phone door and the satisfaction scores on the real stack: a telephony platform's reports and a survey
+tool's scores, posted over HTTP to a running ``loket intake``, become their events on the real contacts topic,
+in order and each once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from plumbing.pseudonym import pseudonym
 from schemas.calls import CallAnswered, CallEnded, CallOffered
+from schemas.feedback import SatisfactionScored
 from schemas.topics import CONTACTS
 from tests.realstack import free_port, wait_healthy
 
@@ -49,3 +51,24 @@ async def test_a_calls_reports_become_its_events_in_order_and_each_once(service,
     assert offered.data.party.pseudonym == pseudonym(SECRET.encode(), "phone", "0612345678")
     assert (answered.data.wait_seconds, ended.data.talk_seconds, ended.data.wrap_up_seconds) == (18.5, 240, 30)
     assert all(b"12345678" not in r.value and b"call-7781" not in r.key for r in records)
+
+
+async def test_a_satisfaction_score_becomes_its_event_once(service, topics):
+    port = free_port()
+    process = service("intake", LOKET_INTAKE_PORT=str(port))
+    url = f"http://127.0.0.1:{port}"
+    await wait_healthy(url, process=process)
+    score = {"response_id": "kto-481", "contact_id": "c-77", "channel": "phone", "score": 8}
+    async with httpx.AsyncClient(base_url=url, timeout=15) as client:
+        first = await client.post("/v1/satisfaction-scores", json=score)
+        again = await client.post("/v1/satisfaction-scores", json=score)
+        changed = await client.post("/v1/satisfaction-scores", json={**score, "score": 3})
+        out_of_range = await client.post("/v1/satisfaction-scores",
+                                         json={**score, "response_id": "kto-482", "score": 11})
+    assert (first.status_code, again.json()) == (202, first.json())
+    assert changed.status_code == 422 and changed.json()["errors"][0]["field"] == "response_id"
+    assert out_of_range.status_code == 422 and out_of_range.json()["errors"][0]["field"] == "score"
+    [record] = await topics.read(CONTACTS, until=lambda rs: len(rs) >= 1)
+    assert await topics.count(CONTACTS) == 1 and record.key == b"c-77"
+    scored = SatisfactionScored.model_validate_json(record.value)
+    assert (scored.id, scored.data.score, scored.data.contact_id) == (first.json()["event_id"], 8, "c-77")
