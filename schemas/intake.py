@@ -26,6 +26,11 @@ RFC3339_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([
 _LIVE = sorted(channel.value for channel in LIVE_CHANNELS)
 
 
+def present(name: str) -> dict[str, Any]:
+    """JSON Schema: member ``name`` is there and not null (for rules across fields)."""
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
 def rfc3339(value: object) -> object:
     """A time as JSON gives it must be an RFC 3339 string (pydantic alone would take a Unix timestamp too); a
     Python caller's aware datetime is already what RFC 3339 describes."""

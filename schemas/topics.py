@@ -11,6 +11,7 @@ from enum import StrEnum
 from schemas.calls import CALL_EVENTS
 from schemas.cases import CHANGE_EVENTS, DEADLINE_EVENTS, CaseOpened, CaseResolved, OpenCase, WorkItem
 from schemas.contacts import QuestionAsked
+from schemas.counter import COUNTER_EVENTS
 from schemas.deadletters import DeadLetter
 from schemas.feedback import SatisfactionScored
 from schemas.decisions import RoutingDecided
@@ -46,11 +47,13 @@ class TopicSpec:
 CONTACTS = TopicSpec(
     "loket.contacts.v1",
     key="Party pseudonym (HMAC-SHA256), or the contact id when the party is unknown; a call's events: the "
-        "call's contact id; a satisfaction score: the rated contact's id.",
+        "call's contact id; a counter visit's events: the visit's contact id; a satisfaction score: the rated "
+        "contact's id.",
     description="Every contact on every channel, in one stream: the questions, what the channel systems "
-                "see of each contact (a call's queue, answer, abandonment, transfer and end), and the parties' "
+                "see of each contact (a call's queue, answer, abandonment, transfer and end; a counter visit's "
+                "ticket or appointment, call and service), and the parties' "
                 "satisfaction scores.",
-    events=(QuestionAsked, *CALL_EVENTS, SatisfactionScored),
+    events=(QuestionAsked, *CALL_EVENTS, *COUNTER_EVENTS, SatisfactionScored),
     senders=(Service.INTAKE,),
     receivers=(Service.ROUTER,),
 )

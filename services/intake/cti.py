@@ -13,14 +13,14 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from schemas.calls import (QUEUE_PATTERN, CallAbandoned, CallAbandonedData, CallAnswered, CallAnsweredData,
                            CallEnded, CallEndedData, CallOffered, CallOfferedData, CallTransferred,
                            CallTransferredData)
 from schemas.contacts import PartyRef
 from schemas.envelope import CloudEvent, Frozen
-from schemas.intake import PartyIdentifiers
+from schemas.intake import PartyIdentifiers, present, rfc3339
 from services.intake.domain import party_ref
 from services.intake.exceptions import InvalidIdentifier
 
@@ -47,11 +47,6 @@ NEEDS: dict[CtiType, tuple[str, ...]] = {
 }
 
 
-def _present(name: str) -> dict[str, Any]:
-    """JSON Schema: ``name`` is there and not null."""
-    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-
-
 #: What the validators enforce across fields, in JSON Schema 2020-12 (as OAS 3.1 takes it), and an example.
 _REPORT_RULES: dict[str, Any] = {
     "examples": [{"id": "evt-000123", "type": "answered", "call": "call-7781", "queue": "kcc-algemeen",
@@ -59,15 +54,15 @@ _REPORT_RULES: dict[str, Any] = {
     "allOf": [
         *({"description": f"{kind.capitalize()} reports need {', '.join(fields)}.",
            "if": {"required": ["type"], "properties": {"type": {"const": kind.value}}},
-           "then": {"allOf": [_present(name) for name in fields]}}
+           "then": {"allOf": [present(name) for name in fields]}}
           for kind, fields in NEEDS.items() if fields),
         {"description": "caller is given in the queued report only.",
-         "if": _present("caller"), "then": {"properties": {"type": {"const": CtiType.QUEUED.value}}}},
+         "if": present("caller"), "then": {"properties": {"type": {"const": CtiType.QUEUED.value}}}},
     ],
 }
 _TARGET_RULES: dict[str, Any] = {
     "description": "Give queue or organisation (one of them).",
-    "oneOf": [_present("queue"), _present("organisation")],
+    "oneOf": [present("queue"), present("organisation")],
 }
 
 
@@ -107,6 +102,11 @@ class CtiReport(Frozen):
     talk: float | None = Field(None, strict=True, ge=0, le=86400, description="Seconds of conversation (ended).")
     wrapup: float | None = Field(None, strict=True, ge=0, le=86400, description="Seconds of after-call work (ended).")
 
+    @field_validator("at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        return rfc3339(value)
+
     @model_validator(mode="after")
     def _complete(self) -> "CtiReport":
         missing = [name for name in NEEDS[self.type] if getattr(self, name) is None]
@@ -127,7 +127,7 @@ def event_id(report: CtiReport) -> str:
     return str(uuid.uuid5(CTI_NAMESPACE, f"report\n{report.id}"))
 
 
-def call_event(report: CtiReport, *, secret: bytes, source: str, now: dt.datetime) -> CloudEvent:
+def to_event(report: CtiReport, *, secret: bytes, source: str, now: dt.datetime) -> CloudEvent:
     """The contract's event for a CTI report. A caller's number becomes the party's pseudonym."""
     common: dict[str, Any] = {"contact_id": contact_id(report), "call_reference": report.call, "queue": report.queue}
     event: CloudEvent

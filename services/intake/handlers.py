@@ -9,7 +9,8 @@ from typing import Protocol
 from schemas import CloudEvent
 from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
 from schemas.topics import CONTACTS, TopicSpec
-from services.intake import cti, domain, idempotency
+from services.intake import counter, cti, domain, idempotency
+from services.intake.counter import CounterReport
 from services.intake.cti import CtiReport
 from services.intake.idempotency import IdempotencyMemory
 from services.intake.window import ReceivedWindow
@@ -55,22 +56,24 @@ async def accept_question(
     return await memory.once(idempotency_key, body, lambda: publish(idempotency.retry_identity(idempotency_key, body)))
 
 
-async def accept_call_report(report: CtiReport, *, publisher: Publisher, secret: bytes, source: str,
-                             now: dt.datetime, window: ReceivedWindow,
-                             memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
-    """Map a telephony platform's report onto its call event and publish it, keyed by the call's contact id.
+async def accept_report(report: CtiReport | CounterReport, *, publisher: Publisher, secret: bytes, source: str,
+                        now: dt.datetime, window: ReceivedWindow,
+                        memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
+    """Map a channel system's report (a call's, a counter visit's) onto its event and publish it, keyed by the
+    contact it is about, so a contact's events stay in order.
 
     The report's own id is its idempotency key: the same report sent again gets the first answer and is not
     published again (and, should the memory have forgotten it, it is the very same event again)."""
     window.check(report.at, now, field="at")
+    mapping = cti if isinstance(report, CtiReport) else counter
 
     async def publish() -> QuestionAccepted:
-        event = cti.call_event(report, secret=secret, source=source, now=now)
-        contact_id = cti.contact_id(report)
+        event = mapping.to_event(report, secret=secret, source=source, now=now)  # type: ignore[arg-type]
+        contact_id = mapping.contact_id(report)  # type: ignore[arg-type]
         await publisher.publish(CONTACTS, contact_id, event)
         return QuestionAccepted(event_id=event.id, contact_id=contact_id)
 
-    return await memory.once(f"cti:{report.id}", idempotency.fingerprint(report), publish, field="id")
+    return await memory.once(f"{mapping.__name__}:{report.id}", idempotency.fingerprint(report), publish, field="id")
 
 
 async def accept_score(submission: ScoreSubmission, *, publisher: Publisher, source: str, now: dt.datetime,

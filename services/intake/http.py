@@ -11,6 +11,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import FastAPI, Header, Request, Response
+from prometheus_client import Counter
 
 from plumbing.api import create_api, problem, problem_response
 from plumbing.health import RETRY_AFTER_SECONDS, add_health_endpoints
@@ -21,6 +22,7 @@ from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
 from schemas.problem import FieldProblem
 from schemas.topics import CONTACTS
 from services.intake import handlers, metrics
+from services.intake.counter import CounterReport
 from services.intake.cti import CtiReport
 from services.intake.exceptions import IdempotencyKeyReused, ImplausibleTime, InvalidIdentifier, PublishFailed
 from services.intake.handlers import Publisher
@@ -48,7 +50,9 @@ def api_info(settings: IntakeSettings) -> ApiInfo:
         "stream, where the router applies the one-desk rules. Errors are application/problem+json (RFC 9457); "
         "bodies are I-JSON (RFC 7493) of at most LOKET_INTAKE_MAX_BODY_BYTES (default 64 KiB).",
         contact=settings.contact(),
-        tags=[{"name": "feedback", "description": "The parties' satisfaction scores (KTO) of their contacts."},
+        tags=[{"name": "counter", "description": "What the queue-ticketing and appointment systems see of each "
+               "counter visit."},
+              {"name": "feedback", "description": "The parties' satisfaction scores (KTO) of their contacts."},
               {"name": "phone", "description": "What the telephony platform (CTI) sees of each call."},
               {"name": "questions", "description": "Questions (vragen) from every channel."}],
     )
@@ -145,20 +149,34 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         """Accept a question from any channel; 202 once it is durable in the contacts stream."""
         return await accept(request.app.state.publisher, submission, _unquoted(idempotency_key))
 
+    async def accept_report(publisher: Publisher, report: CtiReport | CounterReport,
+                            accepted_total: Counter) -> QuestionAccepted:
+        accepted, replayed = await handlers.accept_report(
+            report, publisher=publisher, secret=secret, source=source, now=dt.datetime.now(dt.timezone.utc),
+            window=window, memory=memory)
+        if not replayed:
+            accepted_total.labels(type=report.type.value).inc()
+        log.info("report_replayed" if replayed else "report_accepted", event_id=accepted.event_id,
+                 type=report.type.value)
+        return accepted
+
     @app.post(f"{info.base_path}/call-reports", status_code=202, response_model=QuestionAccepted, tags=["phone"],
-              operation_id="postCallReport", summary="Report a call's course", responses=_CALL_REPORT_RESPONSES)
+              operation_id="postCallReport", summary="Report a call's course", responses=_REPORT_RESPONSES)
     async def post_call_report(report: CtiReport, request: Request) -> QuestionAccepted:
         """A telephony platform's report that a call was queued, answered, abandoned, transferred or ended, in
         the generic CTI format; 202 once its event is durable in the contacts stream. A report sent again (the
         same ``id``) gets the first answer and is not published again."""
-        accepted, replayed = await handlers.accept_call_report(
-            report, publisher=request.app.state.publisher, secret=secret, source=source,
-            now=dt.datetime.now(dt.timezone.utc), window=window, memory=memory)
-        if not replayed:
-            metrics.CALL_REPORTS_ACCEPTED.labels(type=report.type.value).inc()
-        log.info("call_report_replayed" if replayed else "call_report_accepted", event_id=accepted.event_id,
-                 type=report.type.value)
-        return accepted
+        return await accept_report(request.app.state.publisher, report, metrics.CALL_REPORTS_ACCEPTED)
+
+    @app.post(f"{info.base_path}/counter-reports", status_code=202, response_model=QuestionAccepted,
+              tags=["counter"], operation_id="postCounterReport", summary="Report a counter visit's course",
+              responses=_REPORT_RESPONSES)
+    async def post_counter_report(report: CounterReport, request: Request) -> QuestionAccepted:
+        """A queue-ticketing or appointment system's report that a ticket was issued, called, served or not
+        come for, or that an appointment was booked, arrived, called or served, in the generic format; 202 once
+        its event is durable in the contacts stream. A report sent again (the same ``id``) gets the first
+        answer and is not published again."""
+        return await accept_report(request.app.state.publisher, report, metrics.COUNTER_REPORTS_ACCEPTED)
 
     @app.post(f"{info.base_path}/satisfaction-scores", status_code=202, response_model=QuestionAccepted,
               tags=["feedback"], operation_id="postSatisfactionScore", summary="Submit a satisfaction score",
@@ -191,12 +209,12 @@ _QUESTION_RESPONSES: dict[int | str, dict] = {
 }
 
 
-_CALL_REPORT_RESPONSES: dict[int | str, dict] = {
-    202: {"description": "Accepted: the call's event is durable in the contacts stream. The same report sent "
+_REPORT_RESPONSES: dict[int | str, dict] = {
+    202: {"description": "Accepted: the report's event is durable in the contacts stream. The same report sent "
           "again (the same id) gets this same answer."},
-    422: {"description": "The report breaks a rule of this document (a field its type needs is missing), its "
-          "caller number is not possible, its time lies outside the intake's window, or its id came with "
-          "another body before; `errors` names each field at fault."},
+    422: {"description": "The report breaks a rule of this document (a field its type needs is missing), a "
+          "number or identifier in it is not possible, its time lies outside the intake's window, or its id "
+          "came with another body before; `errors` names each field at fault."},
     503: _QUESTION_RESPONSES[503],
 }
 

@@ -26,3 +26,8 @@ SCORES_ACCEPTED = Counter(
     "Satisfaction scores (KTO) accepted into the contacts stream, by the rated contact's channel.",
     ["channel"],
 )
+COUNTER_REPORTS_ACCEPTED = Counter(
+    "loket_intake_counter_reports_accepted_total",
+    "Queue-ticketing and appointment systems' reports accepted into the contacts stream (a resend not counted).",
+    ["type"],
+)

@@ -2,8 +2,8 @@
 
 Some rules of the intake's document are stated in words because JSON Schema cannot hold them: a BSN passes
 the eleven test, a phone number can be dialled, an e-mail address is deliverable in form, ``received_at``
-lies in a window around the intake's clock (so do a call report's ``at`` and a score's ``scored_at``), and an
-Idempotency-Key belongs to one question (a call report's ``id`` to one report, a score's ``response_id`` to one
+lies in a window around the intake's clock (so do a report's ``at`` and a score's ``scored_at``), and an
+Idempotency-Key belongs to one question (a report's ``id`` to one report, a score's ``response_id`` to one
 score). A value that
 matches its schema but breaks such a rule rightly gets the documented 422, which schemathesis's
 ``positive_data_acceptance`` check would take for a schema that says too little. So where a generated
@@ -39,8 +39,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
-    if "call" in body:  # a call report: its id belongs to one report, its time and caller keep their rules
-        _keep_report_rules(body)
+    if "queue" in body:  # a call's or a counter visit's report: its id belongs to one report, its time, caller
+        _keep_report_rules(body)  # and party keep their rules
         return
     if "response_id" in body:  # a satisfaction score: its response id belongs to one score, its time in the window
         _keep_score_rules(body)
@@ -62,6 +62,8 @@ def _keep_report_rules(report: dict[str, Any]) -> None:
     caller = report.get("caller")
     if isinstance(caller, str) and PHONE.match(caller) and not _dialable(caller):
         report["caller"] = "06 12345678"
+    if isinstance(report.get("party"), dict):
+        _keep_identifier_rules(report["party"])
 
 
 def _keep_score_rules(score: dict[str, Any]) -> None:

@@ -64,6 +64,8 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
             assert (await client.post("/v1/questions", json=body)).status_code == 202
         for report in _call_reports():
             assert (await client.post("/v1/call-reports", json=report)).status_code == 202
+        for report in _counter_reports():
+            assert (await client.post("/v1/counter-reports", json=report)).status_code == 202
         score = {"response_id": "w-6", "contact_id": "c-1", "channel": "phone", "score": 9}
         assert (await client.post("/v1/satisfaction-scores", json=score)).status_code == 202
 
@@ -79,7 +81,8 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
 
     closures = group_id(topics.settings, "router").removeprefix(topics.settings.topic_prefix) + "-case-closures"
     published = {
-        CONTACTS: await topics.read(CONTACTS, until=lambda rs: len(rs) >= 3 + len(_call_reports())),
+        CONTACTS: await topics.read(CONTACTS,
+                                    until=lambda rs: len(rs) >= 3 + len(_call_reports()) + len(_counter_reports())),
         DECISIONS: decisions,
         CASE_REQUESTS: await topics.read(CASE_REQUESTS, until=lambda rs: len(rs) >= 1),
         CASE_EVENTS: await topics.read(CASE_EVENTS, until=every_case_event, timeout=90),
@@ -122,6 +125,20 @@ def _call_reports() -> list[dict]:
             {"id": "w-3", "type": "transferred", "call": "c-1", "target": {"queue": "kcc-vergunningen"}, **at},
             {"id": "w-4", "type": "ended", "call": "c-1", "talk": 180.0, **at},
             {"id": "w-5", "type": "abandoned", "call": "c-2", "wait": 40.0, **at}]
+
+
+def _counter_reports() -> list[dict]:
+    """A walk-in served, one who did not come when called, and an appointment from booking to service."""
+    now = dt.datetime.now(dt.timezone.utc)
+    at, slot = {"queue": "reisdocumenten", "at": now.isoformat()}, (now + dt.timedelta(minutes=5)).isoformat()
+    return [{"id": "k-1", "type": "issued", "ticket": "B-1", **at},
+            {"id": "k-2", "type": "called", "ticket": "B-1", "wait": 300.0, **at},
+            {"id": "k-3", "type": "served", "ticket": "B-1", "service": 240.0, **at},
+            {"id": "k-4", "type": "no_show", "ticket": "B-2", **at},
+            {"id": "k-5", "type": "booked", "appointment": "a-1", "slot": slot, **at},
+            {"id": "k-6", "type": "arrived", "appointment": "a-1", **at},
+            {"id": "k-7", "type": "called", "appointment": "a-1", "slot": slot, **at},
+            {"id": "k-8", "type": "served", "appointment": "a-1", "service": 600.0, **at}]
 
 
 def _types(records) -> set[str]:

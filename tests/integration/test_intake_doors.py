@@ -5,6 +5,7 @@ in order and each once."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 import pytest
@@ -72,3 +73,29 @@ async def test_a_satisfaction_score_becomes_its_event_once(service, topics):
     assert await topics.count(CONTACTS) == 1 and record.key == b"c-77"
     scored = SatisfactionScored.model_validate_json(record.value)
     assert (scored.id, scored.data.score, scored.data.contact_id) == (first.json()["event_id"], 8, "c-77")
+
+
+async def test_a_counter_visits_reports_become_its_events_in_order_and_each_once(service, topics):
+    port = free_port()
+    process = service("intake", LOKET_INTAKE_PORT=str(port))
+    url = f"http://127.0.0.1:{port}"
+    await wait_healthy(url, process=process)
+    now = dt.datetime.now(dt.timezone.utc)
+    visit = {"appointment": "afs-123", "queue": "reisdocumenten", "at": now.isoformat()}
+    course = [{"id": "v-1", "type": "booked", "slot": (now + dt.timedelta(minutes=5)).isoformat(), **visit},
+              {"id": "v-2", "type": "arrived", **visit},
+              {"id": "v-3", "type": "called", "slot": (now + dt.timedelta(minutes=5)).isoformat(), "desk": "4",
+               **visit},
+              {"id": "v-4", "type": "served", "service": 540.0, **visit}]
+    async with httpx.AsyncClient(base_url=url, timeout=15) as client:
+        answers = [await client.post("/v1/counter-reports", json=body) for body in course]
+        assert [a.status_code for a in answers] == [202] * 4, [a.text for a in answers]
+        assert (await client.post("/v1/counter-reports", json=course[2])).json() == answers[2].json()
+        wrong = await client.post("/v1/counter-reports", json={**course[1], "id": "v-5", "type": "no_show"})
+        assert wrong.status_code == 422 and "no_show" in wrong.text
+    records = await topics.read(CONTACTS, until=lambda rs: len(rs) >= 4)
+    assert await topics.count(CONTACTS) == 4 and len({r.partition for r in records}) == 1
+    events = [json.loads(r.value) for r in records]
+    assert [e["type"].rsplit(".", 1)[1] for e in events] == ["appointment-booked", "appointment-arrived",
+                                                             "appointment-called", "appointment-served"]
+    assert [e["id"] for e in events] == [a.json()["event_id"] for a in answers]

@@ -13,7 +13,7 @@ from plumbing.kafka import CLOUDEVENT_HEADERS
 from plumbing.pseudonym import pseudonym
 from plumbing.settings import KafkaSettings
 from schemas.calls import CallAbandoned, CallAnswered, CallEnded, CallOffered, CallTransferred
-from services.intake.cti import CtiReport, call_event, contact_id, event_id
+from services.intake.cti import CtiReport, contact_id, event_id, to_event
 from services.intake.exceptions import InvalidIdentifier
 from services.router.domain import Classifier
 from services.router.kafka import RouterRecords
@@ -31,7 +31,7 @@ def report(type_: str, **fields) -> CtiReport:
 
 
 def event(type_: str, **fields):
-    return call_event(report(type_, **fields), secret=SECRET, source=SOURCE, now=NOW)
+    return to_event(report(type_, **fields), secret=SECRET, source=SOURCE, now=NOW)
 
 
 def test_each_report_becomes_its_call_event_with_the_calls_own_contact_id():
@@ -72,8 +72,10 @@ def test_a_report_sent_again_is_the_same_event_and_another_report_another():
     ("answered", {"wait": 3, "caller": "0612345678"}, "caller is given in the queued report only"),
     ("transferred", {"target": {}}, "give queue or organisation"),
     ("transferred", {"target": {"queue": "a", "organisation": "b"}}, "give queue or organisation"),
-    ("queued", {"at": "2026-12-02T09:30:00"}, "timezone"),
-], ids=["answered", "abandoned", "transferred", "ended", "caller later", "no target", "two targets", "no offset"])
+    ("queued", {"at": "2026-12-02T09:30:00"}, "RFC 3339"),
+    ("queued", {"at": 1700000000}, "RFC 3339"),
+], ids=["answered", "abandoned", "transferred", "ended", "caller later", "no target", "two targets", "no offset",
+        "unix time"])
 def test_an_incomplete_report_is_refused_with_the_reason(type_, fields, wrong):
     with pytest.raises(ValidationError, match=wrong):
         report(type_, **fields)
