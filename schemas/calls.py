@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.contacts import PartyRef
+from schemas.contacts import REFERENCE_PATTERN, PartyRef
 from schemas.envelope import CloudEvent, Frozen
 
 #: A queue's code, as the CTI names it (wachtrij).
@@ -26,7 +26,7 @@ class CallData(Frozen):
     contact_id: str = Field(min_length=1, max_length=64,
                             description="Id of the call as a contact (klantcontact), minted by Loket from the CTI's "
                             "call id: the same for every event of the call. No personal data.")
-    call_reference: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+    call_reference: str = Field(pattern=REFERENCE_PATTERN,
                                 description="The CTI's own id of the call. In data only, never a key.")
     queue: str = Field(pattern=QUEUE_PATTERN, description="The queue the call is (or was) in.")
 

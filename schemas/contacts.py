@@ -10,6 +10,8 @@ from pydantic import AwareDatetime, EmailStr, Field
 from schemas.envelope import CloudEvent, Frozen, Text
 
 PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
+#: A channel system's own id of something (a call, a ticket, a report, a survey response): never personal data.
+REFERENCE_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 
 
 class Channel(StrEnum):

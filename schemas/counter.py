@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.calls import QUEUE_PATTERN
-from schemas.contacts import PartyRef
+from schemas.contacts import REFERENCE_PATTERN, PartyRef
 from schemas.envelope import CloudEvent, Frozen
 
 
@@ -25,7 +25,7 @@ class VisitData(Frozen):
     contact_id: str = Field(min_length=1, max_length=64,
                             description="Id of the visit as a contact, minted by Loket from the system's ticket or "
                             "appointment id: the same for every event of the visit. No personal data.")
-    visit_reference: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+    visit_reference: str = Field(pattern=REFERENCE_PATTERN,
                                  description="The ticket number or appointment id. In data only, never a key.")
     queue: str = Field(pattern=QUEUE_PATTERN, description="The product or queue of the visit (e.g. reisdocumenten).")
 

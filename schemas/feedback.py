@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.contacts import Channel
+from schemas.contacts import REFERENCE_PATTERN, Channel
 from schemas.envelope import CloudEvent, Frozen
 
 
@@ -22,7 +22,7 @@ class SatisfactionScoredData(Frozen):
     channel: Channel = Field(description="The channel of the rated contact.")
     score: int = Field(ge=1, le=10, description="The party's score, 1 (very bad) to 10 (excellent).")
     scored_at: AwareDatetime = Field(description="When the party gave the score.")
-    response_reference: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+    response_reference: str = Field(pattern=REFERENCE_PATTERN,
                                     description="The survey tool's id of the response. In data only.")
 
 

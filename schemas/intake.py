@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from schemas.contacts import LIVE_CHANNELS, AgentOutcome, Channel
+from schemas.contacts import LIVE_CHANNELS, REFERENCE_PATTERN, AgentOutcome, Channel
 from schemas.envelope import Frozen, Text
 
 #: Free text as ``Text`` takes it: no control characters but tab and line breaks.
@@ -95,7 +95,7 @@ class QuestionSubmission(Frozen):
     )
     party: PartyIdentifiers | None = Field(None, description="Who asks, if known.")
     channel_reference: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        None, pattern=REFERENCE_PATTERN,
         description="The channel system's own id of the contact. Kept in the event's data only, never as a key.",
     )
     received_at: AwareDatetime | None = Field(
@@ -144,10 +144,10 @@ class ScoreSubmission(Frozen):
         "response_id": "kto-2026-000481", "contact_id": "4f1c2d7e-9a0b-4c3d-8e5f-6a7b8c9d0e1f", "channel": "phone",
         "score": 8, "scored_at": "2026-12-02T10:15:00+01:00"}]})
 
-    response_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+    response_id: str = Field(pattern=REFERENCE_PATTERN,
                              description="The survey tool's id of this response: sent again, it is the same score "
                              "(no second event); with another body, a 422.")
-    contact_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+    contact_id: str = Field(pattern=REFERENCE_PATTERN,
                             description="The contact the score rates: the contact_id the intake answered with.")
     channel: Channel = Field(description="The channel of the rated contact.")
     score: int = Field(ge=1, le=10, description="1 (very bad) to 10 (excellent).")

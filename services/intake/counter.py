@@ -15,18 +15,17 @@ from typing import Any
 from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from schemas.calls import QUEUE_PATTERN
-from schemas.contacts import PartyRef
+from schemas.contacts import REFERENCE_PATTERN
 from schemas.counter import (AppointmentArrived, AppointmentArrivedData, AppointmentBooked, AppointmentBookedData,
                              AppointmentCalled, AppointmentCalledData, AppointmentServed, ServedData, TicketCalled,
                              TicketCalledData, TicketIssued, TicketIssuedData, TicketNoShow, TicketNoShowData,
                              TicketServed)
 from schemas.envelope import CloudEvent, Frozen
 from schemas.intake import PartyIdentifiers, present, rfc3339
-from services.intake.domain import party_ref
+from services.intake.domain import pseudonym_only
 
 #: Ticket and appointment ids, and report ids, map to the same contact and event ids every time.
 COUNTER_NAMESPACE = uuid.UUID("b3e8d1a4-5c2f-4e6b-9a7d-0f1e2c3b4a59")
-_REFERENCE = r"^[A-Za-z0-9._:-]{1,64}$"
 
 
 class CounterType(StrEnum):
@@ -78,12 +77,12 @@ class CounterReport(Frozen):
 
     model_config = ConfigDict(json_schema_extra=_rules())
 
-    id: str = Field(pattern=_REFERENCE, description="The system's own id of this report: a report sent again "
+    id: str = Field(pattern=REFERENCE_PATTERN, description="The system's own id of this report: a report sent again "
                     "with the same id is the same report (no second event).")
     type: CounterType = Field(description="What happened. A ticket: issued, called, served, no_show. An "
                               "appointment: booked, arrived, called, served.")
-    ticket: str | None = Field(None, pattern=_REFERENCE, description="The walk-in's ticket number.")
-    appointment: str | None = Field(None, pattern=_REFERENCE, description="The appointment's id.")
+    ticket: str | None = Field(None, pattern=REFERENCE_PATTERN, description="The walk-in's ticket number.")
+    appointment: str | None = Field(None, pattern=REFERENCE_PATTERN, description="The appointment's id.")
     queue: str = Field(pattern=QUEUE_PATTERN, description="The product or queue of the visit.")
     at: AwareDatetime = Field(description="When it happened (RFC 3339, with offset).")
     slot: AwareDatetime | None = Field(None, description="The time booked (an appointment's booked and called).")
@@ -149,7 +148,7 @@ def to_event(report: CounterReport, *, secret: bytes, source: str, now: dt.datet
             event, data = TicketNoShow, TicketNoShowData(**common, called_at=report.at)
         case ("appointment", CounterType.BOOKED):
             event, data = AppointmentBooked, AppointmentBookedData(
-                **common, booked_at=report.at, appointment_at=report.slot, party=_booker(report.party, secret))
+                **common, booked_at=report.at, appointment_at=report.slot, party=pseudonym_only(report.party, secret))
         case ("appointment", CounterType.ARRIVED):
             event, data = AppointmentArrived, AppointmentArrivedData(**common, arrived_at=report.at)
         case ("appointment", CounterType.CALLED):
@@ -158,9 +157,3 @@ def to_event(report: CounterReport, *, secret: bytes, source: str, now: dt.datet
         case _:  # ("appointment", SERVED): the validator let no other combination through
             event, data = AppointmentServed, ServedData(**common, served_at=report.at, service_seconds=report.service)
     return event.create(source=source, data=data, subject=common["contact_id"], time=now, id=event_id(report))
-
-
-def _booker(party: PartyIdentifiers | None, secret: bytes) -> PartyRef | None:
-    """Who booked, as a pseudonym only: the norms need to know a party again, not whom to write."""
-    ref = party_ref(party, secret) if party else None
-    return ref.model_copy(update={"personal": None}) if ref else None

@@ -18,15 +18,14 @@ from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_va
 from schemas.calls import (QUEUE_PATTERN, CallAbandoned, CallAbandonedData, CallAnswered, CallAnsweredData,
                            CallEnded, CallEndedData, CallOffered, CallOfferedData, CallTransferred,
                            CallTransferredData)
-from schemas.contacts import PartyRef
+from schemas.contacts import REFERENCE_PATTERN, PartyRef
 from schemas.envelope import CloudEvent, Frozen
 from schemas.intake import PartyIdentifiers, present, rfc3339
-from services.intake.domain import party_ref
+from services.intake.domain import pseudonym_only
 from services.intake.exceptions import InvalidIdentifier
 
 #: Call ids and CTI event ids map to the same contact and event ids every time.
 CTI_NAMESPACE = uuid.UUID("6a1f0c52-8d3e-4b7a-a2f9-3c5e7d9b1f04")
-_REFERENCE = r"^[A-Za-z0-9._:-]{1,64}$"
 
 
 class CtiType(StrEnum):
@@ -86,11 +85,13 @@ class CtiReport(Frozen):
 
     model_config = ConfigDict(json_schema_extra=_REPORT_RULES)
 
-    id: str = Field(pattern=_REFERENCE, description="The platform's own id of this report: a report sent again "
+    id: str = Field(pattern=REFERENCE_PATTERN,
+                    description="The platform's own id of this report: a report sent again "
                     "with the same id is the same report (no second event).")
     type: CtiType = Field(description="What happened: queued (offered to a queue), answered, abandoned (the caller "
                           "hung up while waiting), transferred, ended.")
-    call: str = Field(pattern=_REFERENCE, description="The platform's id of the call; the same in all its reports.")
+    call: str = Field(pattern=REFERENCE_PATTERN,
+                      description="The platform's id of the call; the same in all its reports.")
     queue: str = Field(pattern=QUEUE_PATTERN, description="The queue the call is in (or was, when it ended).")
     at: AwareDatetime = Field(description="When it happened (RFC 3339, with offset).")
     caller: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{6,20}$",
@@ -133,7 +134,7 @@ def to_event(report: CtiReport, *, secret: bytes, source: str, now: dt.datetime)
     event: CloudEvent
     match report.type:
         case CtiType.QUEUED:
-            party = _caller(report.caller, secret) if report.caller else None
+            party = _caller(report.caller, secret)
             event = CallOffered.create(source=source, data=CallOfferedData(**common, offered_at=report.at, party=party),
                                        subject=common["contact_id"], time=now, id=event_id(report))
         case CtiType.ANSWERED:
@@ -158,11 +159,8 @@ def to_event(report: CtiReport, *, secret: bytes, source: str, now: dt.datetime)
     return event
 
 
-def _caller(number: str, secret: bytes) -> PartyRef | None:
-    """The caller's pseudonym, without the number itself: the norms need to know it is the same caller again,
-    not whom to call."""
+def _caller(number: str | None, secret: bytes) -> PartyRef | None:
     try:
-        party = party_ref(PartyIdentifiers(phone=number), secret)
-    except InvalidIdentifier as exc:  # the report's field is "caller", not the question's "party.phone"
+        return pseudonym_only(PartyIdentifiers(phone=number), secret) if number else None
+    except InvalidIdentifier as exc:  # the report's field is "caller", not a question's "party.phone"
         raise InvalidIdentifier("caller", exc.reason) from None
-    return party.model_copy(update={"personal": None}) if party else None

@@ -52,6 +52,13 @@ def party_ref(identifiers: PartyIdentifiers, secret: bytes) -> PartyRef | None:
     return None
 
 
+def pseudonym_only(identifiers: PartyIdentifiers | None, secret: bytes) -> PartyRef | None:
+    """The party's pseudonym without its personal data: for the norms, which need to know a party again (a
+    caller, who booked), never whom to reach."""
+    party = party_ref(identifiers, secret) if identifiers else None
+    return party.model_copy(update={"personal": None}) if party else None
+
+
 def ids_for(idempotency_key: str | None, new_id: Callable[[], str]) -> tuple[str, str]:
     """Event id and contact id: fresh ones, or with an idempotency key the same ones on every retry."""
     if idempotency_key is None:

@@ -248,7 +248,9 @@ def _add_intake_problems(app: FastAPI, version: str) -> None:
         return unprocessable(exc.field, exc.reason)
 
     async def key_reused(request: Request, exc: IdempotencyKeyReused) -> Response:
-        return unprocessable(exc.field, "was used with another body; use a new key for a new question or report")
+        if exc.field.startswith("header."):
+            return unprocessable(exc.field, "was used with another body; use a new key for a new question")
+        return unprocessable(exc.field, f"was sent before with another body; use a new {exc.field} for a new one")
 
     async def unavailable(request: Request, exc: PublishFailed) -> Response:
         # The publisher tells of the outage once, not once per refused question.

@@ -22,13 +22,14 @@ import schemathesis
 from email_validator import EmailNotValidError, validate_email
 
 from plumbing.pseudonym import normalise_phone
+from schemas.contacts import REFERENCE_PATTERN
 from schemas.intake import RFC3339_PATTERN
 from services.intake.domain import bsn_is_valid
 
 IDEMPOTENCY_KEY = re.compile(r"^[!-~]{8,128}$")
 BSN = re.compile(r"^[0-9]{9}$")
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
-REPORT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+REPORT_ID = re.compile(REFERENCE_PATTERN)
 
 
 @schemathesis.hook
