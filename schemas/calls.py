@@ -3,7 +3,7 @@
 A call is offered to a queue, then answered by an agent or abandoned by the caller; an answered call may be
 transferred, and it ends with its talk and wrap-up time. What the caller asked is a separate
 ``QuestionAsked`` (channel ``phone``), registered by the agent, whose ``channel_reference`` is the call's.
-These events are what the phone norms are measured from (waiting time, abandonment). All of one call carry
+These events are there for the phone norms (waiting time, abandonment). All of one call carry
 the same ``contact_id`` and travel under it as their key, so they stay in order.
 """
 

@@ -4,7 +4,7 @@
 A walk-in draws a ticket, is called to a desk (or does not come when called: a no-show) and is served. An
 appointment is booked for a time, the party arrives, is called and is served. What the party asked is a
 separate ``QuestionAsked`` (channel ``counter``), whose ``channel_reference`` is the ticket's or the
-appointment's. The counter norms are measured from these events: a walk-in's wait, an appointment's
+appointment's. These events are there for the counter norms: a walk-in's wait, an appointment's
 punctuality. All events of one visit carry the same ``contact_id`` and travel under it as their key.
 """
 

@@ -61,6 +61,9 @@ class PendingMessage:
     event_type: str | None = None
 
 
+#: What storing a case can fail with because of its data, not the connection: PostgreSQL's refusals, and what
+#: asyncpg's COPY raises itself for a value it cannot encode (INSERT with parameters turned that into DataError).
+REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, TypeError, ValueError, OverflowError)
 #: Most outbox rows published per transaction of the relay (two events per case: a batch of cases and more).
 RELAY_BATCH = 2000
 #: Consumers named in the inbox.
@@ -166,7 +169,7 @@ class PgCaseStore:
             try:
                 async with conn.transaction():
                     return Stored(opened=await self._insert(conn, cases))
-            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+            except REFUSED:
                 pass
             stored = Stored()
             async with conn.transaction():
@@ -174,7 +177,7 @@ class PgCaseStore:
                     try:
                         async with conn.transaction():  # a savepoint: one refused case undoes only itself
                             stored.opened.extend(await self._insert(conn, [case]))
-                    except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                    except REFUSED as exc:
                         # Bad data, not a bad connection: redelivery would fail the same way forever.
                         stored.refused[case.request.id] = type(exc).__name__
             return stored

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
+from plumbing.calendar import dutch_day
 from schemas.calls import QUEUE_PATTERN
 from schemas.contacts import REFERENCE_PATTERN
 from schemas.counter import (AppointmentArrived, AppointmentArrivedData, AppointmentBooked, AppointmentBookedData,
@@ -23,6 +24,7 @@ from schemas.counter import (AppointmentArrived, AppointmentArrivedData, Appoint
 from schemas.envelope import CloudEvent, Frozen
 from schemas.intake import PartyIdentifiers, present, rfc3339
 from services.intake.domain import pseudonym_only
+from services.intake.idempotency import fingerprint
 
 #: Ticket and appointment ids, and report ids, map to the same contact and event ids every time.
 COUNTER_NAMESPACE = uuid.UUID("b3e8d1a4-5c2f-4e6b-9a7d-0f1e2c3b4a59")
@@ -122,12 +124,16 @@ class CounterReport(Frozen):
 
 
 def contact_id(report: CounterReport) -> str:
-    """The visit's contact id: the same for every report of the ticket or appointment."""
-    return str(uuid.uuid5(COUNTER_NAMESPACE, f"{report.kind}\n{report.reference}"))
+    """The visit's contact id: the same for every report of the ticket or appointment. Ticket numbers start
+    again every day (and per queue), so a ticket's visit is its number on that day in that queue; an
+    appointment's id is the system's own, booked days ahead."""
+    if report.ticket is not None:
+        return str(uuid.uuid5(COUNTER_NAMESPACE, f"ticket\n{report.queue}\n{dutch_day(report.at)}\n{report.ticket}"))
+    return str(uuid.uuid5(COUNTER_NAMESPACE, f"appointment\n{report.reference}"))
 
 
 def event_id(report: CounterReport) -> str:
-    return str(uuid.uuid5(COUNTER_NAMESPACE, f"report\n{report.id}"))
+    return str(uuid.uuid5(COUNTER_NAMESPACE, f"report\n{report.id}\n{fingerprint(report)}"))
 
 
 def to_event(report: CounterReport, *, secret: bytes, source: str, now: dt.datetime) -> CloudEvent:

@@ -22,6 +22,7 @@ from schemas.contacts import REFERENCE_PATTERN, PartyRef
 from schemas.envelope import CloudEvent, Frozen
 from schemas.intake import PartyIdentifiers, present, rfc3339
 from services.intake.domain import pseudonym_only
+from services.intake.idempotency import fingerprint
 from services.intake.exceptions import InvalidIdentifier
 
 #: Call ids and CTI event ids map to the same contact and event ids every time.
@@ -125,7 +126,7 @@ def contact_id(report: CtiReport) -> str:
 
 def event_id(report: CtiReport) -> str:
     """The event's id: the same for the same report sent again."""
-    return str(uuid.uuid5(CTI_NAMESPACE, f"report\n{report.id}"))
+    return str(uuid.uuid5(CTI_NAMESPACE, f"report\n{report.id}\n{fingerprint(report)}"))
 
 
 def to_event(report: CtiReport, *, secret: bytes, source: str, now: dt.datetime) -> CloudEvent:

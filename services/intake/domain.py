@@ -11,6 +11,7 @@ from schemas import PartyRef, PersonalData, QuestionAsked, QuestionData
 from schemas.feedback import SatisfactionScored, SatisfactionScoredData
 from schemas.intake import PartyIdentifiers, QuestionSubmission, ScoreSubmission
 from services.intake.exceptions import InvalidIdentifier
+from services.intake.idempotency import fingerprint
 
 #: Strongest first: the pseudonym is made from the first one present.
 IDENTIFIER_STRENGTH: tuple[IdentifierKind, ...] = ("bsn", "kvk", "email", "phone")
@@ -95,5 +96,7 @@ def score_event(submission: ScoreSubmission, *, source: str, now: dt.datetime) -
     data = SatisfactionScoredData(contact_id=submission.contact_id, channel=submission.channel,
                                   score=submission.score, scored_at=submission.scored_at or now,
                                   response_reference=submission.response_id)
-    event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"kto-response\n{submission.response_id}"))
+    # With the body: a corrected score sent under the same response id after a restart is not taken for a copy.
+    event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE,
+                              f"kto-response\n{submission.response_id}\n{fingerprint(submission)}"))
     return SatisfactionScored.create(source=source, data=data, subject=submission.contact_id, time=now, id=event_id)

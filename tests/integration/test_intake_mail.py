@@ -40,10 +40,10 @@ def deliver(port: int, message: EmailMessage, mail_from: str | None = None) -> t
         return code, text.decode()
 
 
-async def test_mails_become_questions_and_machines_mail_does_not(service, topics):
+async def test_mails_become_questions_and_machines_mail_does_not(service, topics, tmp_path):
     http, smtp = free_port(), listening_port()
     process = service("intake", LOKET_INTAKE_PORT=str(http), LOKET_INTAKE_SMTP_PORT=str(smtp),
-                      LOKET_PSEUDONYM_SECRET=SECRET, LOKET_INTAKE_MAIL_MAX_BYTES=str(LIMIT))
+                      LOKET_PSEUDONYM_SECRET=SECRET, LOKET_INTAKE_MAIL_MAX_BYTES=str(LIMIT), LOKET_LOG_LEVEL="debug")
     await wait_healthy(f"http://127.0.0.1:{http}", process=process)
 
     async def sent(message: EmailMessage, mail_from: str | None = None) -> tuple[int, str]:
@@ -73,3 +73,6 @@ async def test_mails_become_questions_and_machines_mail_does_not(service, topics
     assert jan.data.text == "Kliko kapot\n\nMijn kliko is kapot.\nGroet, Jan"
     assert jan.subject == pseudonym(SECRET.encode(), "email", "j.jansen@example.nl")
     assert piet.data.text == "Paspoort\n\nWanneer kan ik mijn\npaspoort\nophalen?"
+    logged = (tmp_path / "intake.log").read_text()  # at debug level, aiosmtpd's own logger included
+    assert "mail_accepted" in logged and "mail_not_a_question" in logged
+    assert not any(address in logged for address in ("j.jansen", "p.pieters", "kcc@zeventerpen", "Kliko", "paspoort"))

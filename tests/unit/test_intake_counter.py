@@ -62,3 +62,12 @@ def test_an_appointments_reports_become_its_events_and_who_booked_only_a_pseudon
 def test_an_incomplete_report_is_refused_with_the_reason(type_, visit, fields, wrong):
     with pytest.raises(ValidationError, match=wrong):
         report(type_, visit, **fields)
+
+
+def test_a_ticket_number_is_one_visit_a_day_in_its_queue_an_appointment_one_visit_for_good():
+    today, tomorrow = report("issued", TICKET), report("issued", TICKET, at="2026-12-03T09:00:00+01:00")
+    other_queue = CounterReport.model_validate({**report("issued", TICKET).model_dump(), "queue": "rijbewijzen"})
+    assert contact_id(today) == contact_id(report("called", TICKET, wait=60))
+    assert len({contact_id(today), contact_id(tomorrow), contact_id(other_queue)}) == 3
+    booked = report("booked", APPOINTMENT, slot=SLOT, at="2026-11-20T14:00:00+01:00")
+    assert contact_id(booked) == contact_id(report("arrived", APPOINTMENT))  # booked days before the visit

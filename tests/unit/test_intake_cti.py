@@ -62,6 +62,7 @@ def test_the_callers_number_becomes_a_pseudonym_and_goes_no_further():
 def test_a_report_sent_again_is_the_same_event_and_another_report_another():
     assert event("answered", wait=1).id == event("answered", wait=1).id == event_id(report("answered", wait=1))
     assert event("ended", talk=1).id != event("answered", wait=1).id
+    assert event("answered", wait=2).id != event("answered", wait=1).id  # corrected under its id: not a copy
 
 
 @pytest.mark.parametrize(("type_", "fields", "wrong"), [

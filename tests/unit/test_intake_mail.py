@@ -12,7 +12,8 @@ from aiosmtpd.smtp import Envelope
 from schemas.contacts import Channel
 from schemas.intake import QuestionAccepted
 from services.intake.exceptions import InvalidIdentifier, PublishFailed
-from services.intake.mail import CUT, MAX_TEXT, MailDoor, idempotency_key, not_a_question, question_text, submission
+from services.intake.mail import (CUT, MAX_TEXT, MailDoor, idempotency_key, not_a_question, question_text,
+                                  submission)
 
 
 def mail(body: str = "Mijn kliko is kapot.", *, subtype: str = "plain", **headers: str) -> EmailMessage:
@@ -78,10 +79,37 @@ def test_a_delivery_report_is_a_bounce():
     assert not_a_question("postmaster@example.nl", parsed(report)) == "delivery report (a bounce)"
 
 
+def key(message: EmailMessage) -> str:
+    message = parsed(message)
+    return idempotency_key(message, submission("x@example.nl", message))
+
+
 def test_a_message_delivered_twice_has_one_key_and_another_message_another():
-    first, again, other = mail(Message_ID="<a1@example.nl>"), mail(Message_ID="<a1@example.nl>"), mail()
-    assert idempotency_key(first.as_bytes(), first) == idempotency_key(b"other bytes", again)
-    assert idempotency_key(other.as_bytes(), other) != idempotency_key(first.as_bytes(), first)
+    first, again = mail(Message_ID="<a1@example.nl>"), mail(Message_ID="<a1@example.nl>", Received="from relay")
+    assert key(first) == key(again)  # a relay's header on the way changes nothing
+    assert key(mail()) != key(first)
+    assert key(mail("Iets anders", Message_ID="<a1@example.nl>")) != key(first)  # a mailer reusing its ids
+
+
+@pytest.mark.parametrize("header", [b"From: a@", b"Message-ID: <>", b"From: <a@[1.2.3.4"],
+                         ids=["half an address", "empty Message-ID", "broken address literal"])
+async def test_a_header_python_cannot_read_is_passed_over_not_answered_500(header):
+    sent = Envelope()
+    sent.mail_from, sent.rcpt_tos = "j@example.nl", ["kcc@zeventerpen.nl"]
+    sent.content = header + b"\r\nSubject: Kliko\r\n\r\nkapot\r\n"
+    answer = await MailDoor(Accepting()).handle_DATA(None, None, sent)  # type: ignore[arg-type]
+    assert answer == "250 2.0.0 OK: question e-1"  # the envelope's sender stands in for a From unread
+
+
+def test_a_body_in_a_charset_python_does_not_know_is_still_read():
+    raw = (b"From: j@example.nl\r\nSubject: Kliko\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\n"
+           b"kapot\r\n")
+    assert question_text(BytesParser(policy=policy.default).parsebytes(raw)) == "Kliko\n\nkapot"
+
+
+async def test_an_unforeseen_failure_is_a_451_so_the_sender_tries_again():
+    answer = await MailDoor(Accepting(RuntimeError("bug"))).handle_DATA(None, None, envelope(mail()))  # type: ignore[arg-type]
+    assert answer.startswith("451 4.3.0")
 
 
 class Accepting:
@@ -133,3 +161,12 @@ async def test_a_mail_that_can_never_be_a_question_is_refused_for_good(message, 
 async def test_an_address_the_intake_cannot_use_is_refused_for_good():
     door = MailDoor(Accepting(InvalidIdentifier("party.email", "not deliverable")))
     assert (await door.handle_DATA(None, None, envelope(mail()))).startswith("550 5.1.7")  # type: ignore[arg-type]
+
+
+async def test_a_message_that_cannot_be_read_at_all_is_refused_for_good(monkeypatch):
+    def unreadable(*args, **kwargs):
+        raise LookupError("unknown encoding")
+
+    monkeypatch.setattr("services.intake.mail.question_text", unreadable)
+    answer = await MailDoor(Accepting()).handle_DATA(None, None, envelope(mail()))  # type: ignore[arg-type]
+    assert answer == "550 5.6.0 Not a message Loket can read"
