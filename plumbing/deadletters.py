@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Protocol, TypeVar, Union
+from typing import Annotated, Any, Protocol, TypeVar, Union
 
 import structlog
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -52,8 +52,20 @@ def decode_one_of(models: tuple[type[BaseModel], ...], record: RawRecord) -> Bas
     try:
         return _union(models).validate_json(raw)
     except ValidationError as exc:
+        error = exc
+        if any(e["type"] == "union_tag_not_found" for e in exc.errors()):
+            # No type to tell the event by: say what its envelope lacks (every required attribute missing), not
+            # only that the type is.
+            try:
+                _ENVELOPE.validate_json(raw)
+            except ValidationError as envelope:
+                error = envelope
         tags = frozenset(m.event_type() for m in models if issubclass(m, CloudEvent))
-        raise Refused(describe_validation_error(exc, tags=tags)) from None
+        raise Refused(describe_validation_error(error, tags=tags)) from None
+
+
+#: Any CloudEvent: the envelope's rules, whatever its data.
+_ENVELOPE: TypeAdapter[CloudEvent[Any]] = TypeAdapter(CloudEvent[Any])
 
 
 def structured_value(record: RawRecord) -> bytes | None:

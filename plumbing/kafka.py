@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 from murmurhash2 import murmurhash2
 
@@ -33,6 +33,8 @@ BOUNDED_ATTEMPTS = 8
 CLIENT_STOP_TIMEOUT = 2.0
 
 
+#: How long the producer waits for the broker's answer to a request; ``send_all`` waits as long for its records.
+REQUEST_TIMEOUT_MS = 30_000
 #: Bytes of one batch of records for a partition (aiokafka's default is 16 KiB): a batch handed to the producer
 #: at once is a few hundred records, in one request rather than a dozen. Below the broker's 1 MiB message limit.
 MAX_BATCH_BYTES = 256 * 1024
@@ -195,7 +197,7 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProdu
         "acks": "all",
         "linger_ms": 5,
         "max_batch_size": MAX_BATCH_BYTES,
-        "request_timeout_ms": 30000,
+        "request_timeout_ms": REQUEST_TIMEOUT_MS,
     }
     config.update(overrides)
     return AIOKafkaProducer(**config)
@@ -319,8 +321,17 @@ async def send_all(producer: AIOKafkaProducer, records: Iterable[Record]) -> Non
             batch.append(timestamp=None, key=r.key, value=r.value, headers=list(r.headers))  # the first always fits
     for (topic, partition), batch in open_batches.items():
         await hand_over(topic, partition, batch)
-    if pending:
-        await asyncio.gather(*pending)
+    if not pending:
+        return
+    # An idempotent producer tries a batch again for as long as the broker is away, and aiokafka only gives up
+    # on one whose partition has lost its leader: without a bound, a send under way when the broker left would
+    # wait out the whole outage without a word. After the producer's own request timeout it is told as the
+    # broker being away (the caller sends again: copies, never gaps; consumers take a copy as one).
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT_MS / 1000):
+            await asyncio.gather(*pending)
+    except TimeoutError:
+        raise KafkaTimeoutError(f"no acknowledgement of the records within {REQUEST_TIMEOUT_MS / 1000:g}s") from None
 
 
 def _retrieved(future: asyncio.Future[object]) -> None:

@@ -67,3 +67,17 @@ def test_the_native_partitioner_puts_every_key_where_kafkas_own_would():
         partitions = list(range(rng.randint(1, 12)))
         expected = DefaultPartitioner()(key, partitions, partitions)
         assert partition_of(key, partitions, partitions) == expected, f"seed {seed}, key {key!r}"
+
+
+async def test_records_the_broker_never_acknowledges_are_told_as_the_broker_away_after_the_request_timeout(monkeypatch):
+    monkeypatch.setattr("plumbing.kafka.REQUEST_TIMEOUT_MS", 50)
+
+    class Silent(GoneMidBatch):  # takes every batch, and the broker never answers
+        async def send_batch(self, batch, topic, *, partition) -> asyncio.Future:
+            self.futures.append(asyncio.get_running_loop().create_future())
+            return asyncio.shield(self.futures[-1])  # as aiokafka's: the batch itself stays the producer's
+
+    producer = Silent(taken=5)
+    with pytest.raises(KafkaTimeoutError, match="no acknowledgement"):
+        await send_all(producer, [Record("t", b"k", b"v", p) for p in range(3)])  # type: ignore[arg-type]
+    assert len(producer.futures) == 3 and not any(f.cancelled() for f in producer.futures)  # still the producer's
