@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from schemas.contacts import LIVE_CHANNELS, REFERENCE_PATTERN, AgentOutcome, Channel
 from schemas.envelope import Frozen, Text
@@ -39,6 +39,10 @@ def rfc3339(value: object) -> object:
     if value is not None and not (isinstance(value, str) and RFC3339_PATTERN.match(value)):
         raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-23T09:30:00+01:00")
     return value
+
+
+#: A time given as JSON: RFC 3339 with its offset, and nothing else pydantic would take for one.
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(rfc3339)]
 
 
 class PartyIdentifiers(Frozen):
@@ -98,7 +102,7 @@ class QuestionSubmission(Frozen):
         None, pattern=REFERENCE_PATTERN,
         description="The channel system's own id of the contact. Kept in the event's data only, never as a key.",
     )
-    received_at: AwareDatetime | None = Field(
+    received_at: Rfc3339 | None = Field(
         None,
         description="When the channel received it (RFC 3339, with offset); now if absent. It must lie in the "
         "intake's window around its own clock: at most LOKET_INTAKE_RECEIVED_AT_MAX_FUTURE_SECONDS ahead (clock "
@@ -114,11 +118,6 @@ class QuestionSubmission(Frozen):
         if text is not None and not text.strip():
             raise ValueError("is only white space")
         return text
-
-    @field_validator("received_at", mode="before")
-    @classmethod
-    def _rfc3339(cls, value: object) -> object:
-        return rfc3339(value)
 
     @model_validator(mode="after")
     def _subject_or_text(self) -> "QuestionSubmission":
@@ -151,14 +150,9 @@ class ScoreSubmission(Frozen):
                             description="The contact the score rates: the contact_id the intake answered with.")
     channel: Channel = Field(description="The channel of the rated contact.")
     score: int = Field(ge=1, le=10, description="1 (very bad) to 10 (excellent).")
-    scored_at: AwareDatetime | None = Field(
+    scored_at: Rfc3339 | None = Field(
         None, description="When the party gave the score (RFC 3339, with offset); now if absent. It must lie in "
         "the intake's window around its clock, as a question's received_at; else 422.")
-
-    @field_validator("scored_at", mode="before")
-    @classmethod
-    def _rfc3339(cls, value: object) -> object:
-        return rfc3339(value)
 
     @field_validator("score", mode="before")
     @classmethod

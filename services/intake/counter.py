@@ -12,7 +12,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from plumbing.calendar import dutch_day
 from schemas.calls import QUEUE_PATTERN
@@ -22,7 +22,7 @@ from schemas.counter import (AppointmentArrived, AppointmentArrivedData, Appoint
                              TicketCalledData, TicketIssued, TicketIssuedData, TicketNoShow, TicketNoShowData,
                              TicketServed)
 from schemas.envelope import CloudEvent, Frozen
-from schemas.intake import PartyIdentifiers, present, rfc3339
+from schemas.intake import PartyIdentifiers, Rfc3339, present
 from services.intake.domain import pseudonym_only
 from services.intake.idempotency import fingerprint
 
@@ -86,18 +86,13 @@ class CounterReport(Frozen):
     ticket: str | None = Field(None, pattern=REFERENCE_PATTERN, description="The walk-in's ticket number.")
     appointment: str | None = Field(None, pattern=REFERENCE_PATTERN, description="The appointment's id.")
     queue: str = Field(pattern=QUEUE_PATTERN, description="The product or queue of the visit.")
-    at: AwareDatetime = Field(description="When it happened (RFC 3339, with offset).")
-    slot: AwareDatetime | None = Field(None, description="The time booked (an appointment's booked and called).")
+    at: Rfc3339 = Field(description="When it happened (RFC 3339, with offset).")
+    slot: Rfc3339 | None = Field(None, description="The time booked (an appointment's booked and called).")
     desk: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,32}$", description="The desk called to (called).")
     wait: float | None = Field(None, strict=True, ge=0, le=86400,
                                description="Seconds from the ticket to the call (a ticket's called).")
     service: float | None = Field(None, strict=True, ge=0, le=86400, description="Seconds at the desk (served).")
     party: PartyIdentifiers | None = Field(None, description="Who booked (booked only); pseudonymised at once.")
-
-    @field_validator("at", "slot", mode="before")
-    @classmethod
-    def _rfc3339(cls, value: object) -> object:
-        return rfc3339(value)
 
     @model_validator(mode="after")
     def _complete(self) -> "CounterReport":

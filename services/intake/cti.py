@@ -13,17 +13,17 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from schemas.calls import (QUEUE_PATTERN, CallAbandoned, CallAbandonedData, CallAnswered, CallAnsweredData,
                            CallEnded, CallEndedData, CallOffered, CallOfferedData, CallTransferred,
                            CallTransferredData)
 from schemas.contacts import REFERENCE_PATTERN, PartyRef
 from schemas.envelope import CloudEvent, Frozen
-from schemas.intake import PartyIdentifiers, present, rfc3339
+from schemas.intake import PartyIdentifiers, Rfc3339, present
 from services.intake.domain import pseudonym_only
-from services.intake.idempotency import fingerprint
 from services.intake.exceptions import InvalidIdentifier
+from services.intake.idempotency import fingerprint
 
 #: Call ids and CTI event ids map to the same contact and event ids every time.
 CTI_NAMESPACE = uuid.UUID("6a1f0c52-8d3e-4b7a-a2f9-3c5e7d9b1f04")
@@ -94,7 +94,7 @@ class CtiReport(Frozen):
     call: str = Field(pattern=REFERENCE_PATTERN,
                       description="The platform's id of the call; the same in all its reports.")
     queue: str = Field(pattern=QUEUE_PATTERN, description="The queue the call is in (or was, when it ended).")
-    at: AwareDatetime = Field(description="When it happened (RFC 3339, with offset).")
+    at: Rfc3339 = Field(description="When it happened (RFC 3339, with offset).")
     caller: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{6,20}$",
                                description="The caller's number when shown (queued only); pseudonymised at once.")
     agent: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$", description="The agent's login (answered).")
@@ -103,11 +103,6 @@ class CtiReport(Frozen):
     target: CtiTarget | None = Field(None, description="Where the call went (transferred).")
     talk: float | None = Field(None, strict=True, ge=0, le=86400, description="Seconds of conversation (ended).")
     wrapup: float | None = Field(None, strict=True, ge=0, le=86400, description="Seconds of after-call work (ended).")
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _rfc3339(cls, value: object) -> object:
-        return rfc3339(value)
 
     @model_validator(mode="after")
     def _complete(self) -> "CtiReport":

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
+from pydantic import BaseModel
+
 from schemas import CloudEvent
 from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
 from schemas.topics import CONTACTS, TopicSpec
@@ -59,33 +61,34 @@ async def accept_question(
 async def accept_report(report: CtiReport | CounterReport, *, publisher: Publisher, secret: bytes, source: str,
                         now: dt.datetime, window: ReceivedWindow,
                         memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
-    """Map a channel system's report (a call's, a counter visit's) onto its event and publish it, keyed by the
-    contact it is about, so a contact's events stay in order.
-
-    The report's own id is its idempotency key: the same report sent again gets the first answer and is not
-    published again (and, should the memory have forgotten it, it is the very same event again)."""
+    """Map a channel system's report (a call's, a counter visit's) onto its event and publish it. The report's
+    own id is its idempotency key."""
     window.check(report.at, now, field="at")
-    mapping = cti if isinstance(report, CtiReport) else counter
-
-    async def publish() -> QuestionAccepted:
-        event = mapping.to_event(report, secret=secret, source=source, now=now)  # type: ignore[arg-type]
-        contact_id = mapping.contact_id(report)  # type: ignore[arg-type]
-        await publisher.publish(CONTACTS, contact_id, event)
-        return QuestionAccepted(event_id=event.id, contact_id=contact_id)
-
-    return await memory.once(f"{mapping.__name__}:{report.id}", idempotency.fingerprint(report), publish, field="id")
+    if isinstance(report, CtiReport):
+        made, key = lambda: cti.to_event(report, secret=secret, source=source, now=now), f"cti:{report.id}"
+    else:
+        made, key = lambda: counter.to_event(report, secret=secret, source=source, now=now), f"counter:{report.id}"
+    return await _publish_once(made, report, key, "id", publisher=publisher, memory=memory)
 
 
 async def accept_score(submission: ScoreSubmission, *, publisher: Publisher, source: str, now: dt.datetime,
                        window: ReceivedWindow, memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
-    """Publish a satisfaction score, keyed by the contact it rates. The survey tool's response id is its
-    idempotency key: the same response sent again gets the first answer and is not published again."""
+    """Publish a satisfaction score. The survey tool's response id is its idempotency key."""
     window.check(submission.scored_at, now, field="scored_at")
+    return await _publish_once(lambda: domain.score_event(submission, source=source, now=now), submission,
+                               f"kto:{submission.response_id}", "response_id", publisher=publisher, memory=memory)
+
+
+async def _publish_once(event: Callable[[], CloudEvent], body: BaseModel, key: str, field: str, *,
+                        publisher: Publisher, memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
+    """Publish the event made for ``body``, keyed by the contact it is about (so a contact's events stay in
+    order), once per ``key``: the same body sent again under it gets the first answer and is not published
+    again, and should the memory have forgotten it, it is the very same event again. ``key`` came in ``field``
+    (for the 422 when it comes back with another body)."""
 
     async def publish() -> QuestionAccepted:
-        event = domain.score_event(submission, source=source, now=now)
-        await publisher.publish(CONTACTS, submission.contact_id, event)
-        return QuestionAccepted(event_id=event.id, contact_id=submission.contact_id)
+        made = event()
+        await publisher.publish(CONTACTS, made.data.contact_id, made)
+        return QuestionAccepted(event_id=made.id, contact_id=made.data.contact_id)
 
-    return await memory.once(f"kto:{submission.response_id}", idempotency.fingerprint(submission), publish,
-                             field="response_id")
+    return await memory.once(key, idempotency.fingerprint(body), publish, field=field)
