@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
+
+import httpx
 
 from schemas import DecisionData, OpenCase, OpenCaseData, RoutingDecided
+from schemas.contacts import Channel
 from schemas.envelope import source_urn
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
@@ -26,3 +31,29 @@ def decision(question_id: str = "q-1", **data: object) -> RoutingDecided:
                   outcome="answered", rule="front-office-answer", reason="Beantwoord.", decided_at=NOW)
     fields.update(data)
     return RoutingDecided.create(source=SOURCE, data=DecisionData(**fields), id=f"{question_id}:decision", time=NOW)
+
+
+#: Which channel system posts to each intake door (questions: by their channel).
+_DOOR_SYSTEMS = {"/v1/call-reports": "telephony", "/v1/counter-reports": "counter",
+                 "/v1/satisfaction-scores": "survey"}
+
+
+class ChannelSystemAuth(httpx.Auth):
+    """An intake client's credentials: each request carries the development token of the channel system whose
+    door it uses (a question: the system of its channel), as the real systems would. ``system`` pins one."""
+
+    def __init__(self, system: str | None = None) -> None:
+        self.system = system
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        from services.intake.auth import ChannelSystem, development_token, system_of_channel
+
+        system = self.system or _DOOR_SYSTEMS.get(request.url.path)
+        if system is None:
+            try:
+                channel = json.loads(request.content).get("channel")
+                system = system_of_channel(Channel(channel)).value
+            except (httpx.RequestNotRead, ValueError, AttributeError, TypeError, RecursionError):
+                system = "website"  # a body that is no question: any system's token, for the 4xx under test
+        request.headers.setdefault("Authorization", f"Bearer {development_token(ChannelSystem(system))}")
+        yield request

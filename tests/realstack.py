@@ -30,6 +30,7 @@ from plumbing.settings import StackSettings
 from schemas.topics import FIXED_TOPICS, TopicSpec
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
+from tests.builders import ChannelSystemAuth
 
 
 @pytest.fixture(scope="session")
@@ -297,7 +298,8 @@ async def intake_client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]
                               pseudonym_secret=INTAKE_TEST_SECRET)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake",
+                                     auth=ChannelSystemAuth()) as client:
             yield client
 
 

@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 import structlog
-from fastapi import FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Request, Response
 from prometheus_client import Counter
 
 from plumbing.api import create_api, problem, problem_response
@@ -22,6 +22,7 @@ from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
 from schemas.problem import FieldProblem
 from schemas.topics import CONTACTS
 from services.intake import handlers, metrics
+from services.intake.auth import ChannelSystem, authenticated, require, require_channel
 from services.intake.counter import CounterReport
 from services.intake.cti import CtiReport
 from services.intake.exceptions import IdempotencyKeyReused, ImplausibleTime, InvalidIdentifier, PublishFailed
@@ -85,11 +86,14 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.pseudonym_secret.get_secret_value() == DEVELOPMENT_SECRET:
             log.warning("development_pseudonym_secret_used", hint="set LOKET_PSEUDONYM_SECRET in production")
+        if settings.development_tokens():
+            log.warning("development_tokens_used", systems=settings.development_tokens(),
+                        hint="set LOKET_INTAKE_TOKENS in production")
         async with open_publisher(settings) as publisher:
             app.state.publisher = publisher
             mail = None
             if settings.intake_smtp_port is not None:
-                mail = await serve_mail(lambda question, key: accept(publisher, question, key),
+                mail = await serve_mail(lambda question, key: accept(publisher, question, key, "smtp"),
                                         settings.intake_host, settings.intake_smtp_port, settings.intake_mail_max_bytes)
                 log.info("mail_door_open", host=settings.intake_host,
                          port=mail.sockets[0].getsockname()[1])
@@ -103,7 +107,8 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
 
     def count_refusal(method: str, path: str, status: int) -> None:
         if method == "POST" and path == questions and status >= 400:
-            metrics.QUESTIONS_REFUSED.labels(reason="unavailable" if status == 503 else "invalid").inc()
+            reason = {503: "unavailable", 401: "unauthenticated", 403: "forbidden"}.get(status, "invalid")
+            metrics.QUESTIONS_REFUSED.labels(reason=reason).inc()
 
     app = create_api(info, max_body_bytes=settings.intake_max_body_bytes, lifespan=lifespan, observe=count_refusal)
     _add_intake_problems(app, info.version)
@@ -113,9 +118,10 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
     window = ReceivedWindow(max_future=dt.timedelta(seconds=settings.intake_received_at_max_future_seconds),
                             max_age=dt.timedelta(days=settings.intake_received_at_max_age_days))
     memory = IdempotencyMemory(settings.intake_idempotency_ttl_seconds, settings.intake_idempotency_max_keys)
+    caller = Depends(authenticated(settings.intake_tokens))  # a module-level name could not hold the settings
 
-    async def accept(publisher: Publisher, submission: QuestionSubmission,
-                     idempotency_key: str | None) -> QuestionAccepted:
+    async def accept(publisher: Publisher, submission: QuestionSubmission, idempotency_key: str | None,
+                     system: str) -> QuestionAccepted:
         """A question from any door into the stream, counted by channel and logged without its content."""
         accepted, replayed = await handlers.accept_question(
             submission,
@@ -131,7 +137,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         counter = metrics.QUESTIONS_REPLAYED if replayed else metrics.QUESTIONS_ACCEPTED
         counter.labels(channel=submission.channel.value).inc()
         log.info("question_replayed" if replayed else "question_accepted", event_id=accepted.event_id,
-                 channel=submission.channel.value)
+                 channel=submission.channel.value, system=system)
         return accepted
 
     @app.post(questions, status_code=202, response_model=QuestionAccepted, tags=["questions"],
@@ -139,6 +145,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
     async def post_question(
         submission: QuestionSubmission,
         request: Request,
+        system: ChannelSystem = caller,
         idempotency_key: Annotated[str | None, Header(
             alias=IDEMPOTENCY_KEY, min_length=8, max_length=128, pattern=r"^[!-~]+$",
             description="Retry with the same key and body: the first answer, not a second question. The same "
@@ -146,50 +153,59 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
             "without its quotes. Remembered for LOKET_INTAKE_IDEMPOTENCY_TTL_SECONDS (default a day).",
         )] = None,
     ) -> QuestionAccepted:
-        """Accept a question from any channel; 202 once it is durable in the contacts stream."""
-        return await accept(request.app.state.publisher, submission, _unquoted(idempotency_key))
+        """Accept a question from any channel; 202 once it is durable in the contacts stream. Each channel's
+        questions come from its own system: phone from telephony, web and chat from website, counter from
+        counter, e-mail from mail, letters from post."""
+        require_channel(system, submission.channel)
+        return await accept(request.app.state.publisher, submission, _unquoted(idempotency_key), system)
 
-    async def accept_report(publisher: Publisher, report: CtiReport | CounterReport,
-                            accepted_total: Counter) -> QuestionAccepted:
+    async def accept_report(publisher: Publisher, report: CtiReport | CounterReport, accepted_total: Counter,
+                            system: ChannelSystem) -> QuestionAccepted:
         accepted, replayed = await handlers.accept_report(
             report, publisher=publisher, secret=secret, source=source, now=dt.datetime.now(dt.timezone.utc),
             window=window, memory=memory)
         if not replayed:
             accepted_total.labels(type=report.type.value).inc()
         log.info("report_replayed" if replayed else "report_accepted", event_id=accepted.event_id,
-                 type=report.type.value)
+                 type=report.type.value, system=system)
         return accepted
 
     @app.post(f"{info.base_path}/call-reports", status_code=202, response_model=QuestionAccepted, tags=["phone"],
               operation_id="postCallReport", summary="Report a call's course", responses=_REPORT_RESPONSES)
-    async def post_call_report(report: CtiReport, request: Request) -> QuestionAccepted:
+    async def post_call_report(report: CtiReport, request: Request,
+                               system: ChannelSystem = caller) -> QuestionAccepted:
         """A telephony platform's report that a call was queued, answered, abandoned, transferred or ended, in
         the generic CTI format; 202 once its event is durable in the contacts stream. A report sent again (the
         same ``id``) gets the first answer and is not published again."""
-        return await accept_report(request.app.state.publisher, report, metrics.CALL_REPORTS_ACCEPTED)
+        require(system, frozenset({ChannelSystem.TELEPHONY}), "call reports")
+        return await accept_report(request.app.state.publisher, report, metrics.CALL_REPORTS_ACCEPTED, system)
 
     @app.post(f"{info.base_path}/counter-reports", status_code=202, response_model=QuestionAccepted,
               tags=["counter"], operation_id="postCounterReport", summary="Report a counter visit's course",
               responses=_REPORT_RESPONSES)
-    async def post_counter_report(report: CounterReport, request: Request) -> QuestionAccepted:
+    async def post_counter_report(report: CounterReport, request: Request,
+                                  system: ChannelSystem = caller) -> QuestionAccepted:
         """A queue-ticketing or appointment system's report that a ticket was issued, called, served or not
         come for, or that an appointment was booked, arrived, called or served, in the generic format; 202 once
         its event is durable in the contacts stream. A report sent again (the same ``id``) gets the first
         answer and is not published again."""
-        return await accept_report(request.app.state.publisher, report, metrics.COUNTER_REPORTS_ACCEPTED)
+        require(system, frozenset({ChannelSystem.COUNTER}), "counter reports")
+        return await accept_report(request.app.state.publisher, report, metrics.COUNTER_REPORTS_ACCEPTED, system)
 
     @app.post(f"{info.base_path}/satisfaction-scores", status_code=202, response_model=QuestionAccepted,
               tags=["feedback"], operation_id="postSatisfactionScore", summary="Submit a satisfaction score",
               responses=_SCORE_RESPONSES)
-    async def post_satisfaction_score(submission: ScoreSubmission, request: Request) -> QuestionAccepted:
+    async def post_satisfaction_score(submission: ScoreSubmission, request: Request,
+                                      system: ChannelSystem = caller) -> QuestionAccepted:
         """A party's score (1-10) of a contact, from the survey tool (KTO); 202 once it is durable in the
         contacts stream. The same response sent again (the same ``response_id``) gets the first answer."""
+        require(system, frozenset({ChannelSystem.SURVEY}), "satisfaction scores")
         accepted, replayed = await handlers.accept_score(
             submission, publisher=request.app.state.publisher, source=source,
             now=dt.datetime.now(dt.timezone.utc), window=window, memory=memory)
         if not replayed:
             metrics.SCORES_ACCEPTED.labels(channel=submission.channel.value).inc()
-        log.info("score_replayed" if replayed else "score_accepted", event_id=accepted.event_id)
+        log.info("score_replayed" if replayed else "score_accepted", event_id=accepted.event_id, system=system)
         return accepted
 
     add_health_endpoints(app, lambda: app.state.publisher.unready_reason(), info.version)

@@ -13,7 +13,8 @@ QUESTIONS_REPLAYED = Counter(
 )
 QUESTIONS_REFUSED = Counter(
     "loket_intake_questions_refused_total",
-    "Questions refused, by reason: invalid (any 4xx) or unavailable (Kafka down, 503).",
+    "Questions refused, by reason: unauthenticated (401), forbidden (403), invalid (any other 4xx) or "
+    "unavailable (Kafka down, 503).",
     ["reason"],
 )
 CALL_REPORTS_ACCEPTED = Counter(

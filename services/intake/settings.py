@@ -1,9 +1,10 @@
 """Settings of the intake service."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
 from plumbing.api import ApiSettings
 from plumbing.settings import DEVELOPMENT_SECRET, KafkaSettings, PseudonymSettings
+from services.intake.auth import DEVELOPMENT_TOKENS, ChannelSystem
 
 __all__ = ["DEVELOPMENT_SECRET", "IntakeSettings"]  # the key's definition is shared: plumbing.settings
 
@@ -51,3 +52,28 @@ class IntakeSettings(KafkaSettings, ApiSettings, PseudonymSettings):
         description="Largest e-mail the SMTP receiver takes, in bytes (attachments included); a larger one is "
         "refused with 552, which the sender's mail server reports back to the sender.",
     )
+    intake_tokens: dict[ChannelSystem, SecretStr] = Field(
+        DEVELOPMENT_TOKENS,
+        description="Each channel system's bearer token, a JSON object of system (telephony, website, counter, "
+        "mail, post, survey) to token (at least 24 characters, each system its own). A system left out cannot "
+        "call. The default tokens are the local stack's only; the intake warns at start-up while one is in use.",
+    )
+
+    @field_validator("intake_tokens")
+    @classmethod
+    def _distinct_and_long(cls, tokens: dict[ChannelSystem, SecretStr]) -> dict[ChannelSystem, SecretStr]:
+        values = [token.get_secret_value() for token in tokens.values()]
+        if any(len(value) < 24 for value in values):
+            raise ValueError("a channel system's token must be at least 24 characters")
+        if len(set(values)) != len(values):
+            raise ValueError("each channel system needs a token of its own")
+        return tokens
+
+    def development_tokens(self) -> list[str]:
+        """The systems whose token is still the development one (start-up warns)."""
+        return sorted(system.value for system, token in self.intake_tokens.items()
+                      if token.get_secret_value() == DEVELOPMENT_TOKENS[system].get_secret_value())
+
+    def token(self, system: ChannelSystem) -> str:
+        """``system``'s token, for the tools that call the intake as that system (demo, simulator, bench)."""
+        return self.intake_tokens[system].get_secret_value()

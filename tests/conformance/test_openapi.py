@@ -111,7 +111,7 @@ async def test_the_document_declares_problem_json_for_every_error_and_no_fastapi
     assert "HTTPValidationError" not in json.dumps(document)
     assert "ValidationError" not in document["components"]["schemas"]
     responses = document["paths"]["/questions"]["post"]["responses"]
-    assert sorted(responses) == ["202", "400", "413", "415", "422", "500", "503"]
+    assert sorted(responses) == ["202", "400", "401", "403", "413", "415", "422", "500", "503"]
     for status, response in responses.items():
         assert response["headers"]["API-Version"] == {"$ref": "#/components/headers/API-Version"}
         if int(status) >= 400:

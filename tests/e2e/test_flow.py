@@ -10,6 +10,7 @@ from schemas import CaseResolved, DeadLetter, DecisionData, QuestionAsked, Routi
 from schemas.topics import CASE_EVENTS, CONTACTS, DEAD_LETTERS, DECISIONS, TopicSpec
 from services.case.auth import mint_token
 from tests.realstack import eventually, http_ports, wait_healthy
+from tests.builders import ChannelSystemAuth
 
 pytestmark = pytest.mark.e2e
 BSN = "111222333"
@@ -44,7 +45,7 @@ async def _metric(norms: str, name: str, **labels: str) -> float | None:
 async def test_question_to_decision_to_case_to_metric(running, topics, case_settings):
     await wait_healthy(running["intake"])
     await wait_healthy(running["norms"])
-    async with httpx.AsyncClient(base_url=running["intake"]) as client:
+    async with httpx.AsyncClient(base_url=running["intake"], auth=ChannelSystemAuth()) as client:
         escalated = await client.post("/v1/questions", json={"channel": "phone", "text": "Mijn kliko is kapot",
                                                              "party": {"bsn": BSN}})
         answered = await client.post("/v1/questions", json={"channel": "web", "text": "paspoort aanvragen"})
@@ -84,7 +85,7 @@ async def test_question_to_decision_to_case_to_metric(running, topics, case_sett
 async def test_poison_message_is_parked_and_the_next_question_flows(running, topics):
     await wait_healthy(running["intake"])
     await topics.produce(CONTACTS, b"<xml>not an event</xml>", key=b"poison")
-    async with httpx.AsyncClient(base_url=running["intake"]) as client:
+    async with httpx.AsyncClient(base_url=running["intake"], auth=ChannelSystemAuth()) as client:
         response = await client.post("/v1/questions", json={"channel": "chat", "text": "grofvuil ophalen"})
     assert response.status_code == 202
 
@@ -144,7 +145,7 @@ ROUTER_CLOSURES = TopicSpec("loket-router-case-closures", key="Party pseudonym."
 
 async def _decided(running, topics, question: dict) -> DecisionData:
     """Ask ``question`` through the intake; its routing decision."""
-    async with httpx.AsyncClient(base_url=running["intake"]) as client:
+    async with httpx.AsyncClient(base_url=running["intake"], auth=ChannelSystemAuth()) as client:
         response = await client.post("/v1/questions", json=question)
     assert response.status_code == 202, response.text
     contact_id = response.json()["contact_id"]

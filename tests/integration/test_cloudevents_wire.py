@@ -22,7 +22,7 @@ from schemas.topics import ALL_TOPICS, CASE_EVENTS, CASE_REQUESTS, CONTACTS, DEA
 from services.case.auth import mint_token
 from services.case.commands import Role
 from services.case.domain import work_queue
-from tests.builders import NOW, SOURCE
+from tests.builders import ChannelSystemAuth, NOW, SOURCE
 from tests.realstack import eventually, free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
             LOKET_DEADLINE_LEVELS=json.dumps({"warning": 0.0, "breached": 0.0, "escalated": 0.0}))
     service("intake", LOKET_INTAKE_PORT=str(intake))
     await wait_healthy(f"http://127.0.0.1:{intake}")
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{intake}") as client:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{intake}", auth=ChannelSystemAuth()) as client:
         for body in ({"channel": "phone", "text": "Ik wil een klacht indienen", "party": {"bsn": "111222333"}},
                      {"channel": "web", "text": "paspoort aanvragen"}):
             assert (await client.post("/v1/questions", json=body)).status_code == 202

@@ -15,6 +15,7 @@ from schemas.calls import CallAnswered, CallEnded, CallOffered
 from schemas.feedback import SatisfactionScored
 from schemas.topics import CONTACTS
 from tests.realstack import free_port, wait_healthy
+from tests.builders import ChannelSystemAuth
 
 pytestmark = pytest.mark.integration
 SECRET = "phone-door-secret"
@@ -32,7 +33,7 @@ async def test_a_calls_reports_become_its_events_in_order_and_each_once(service,
     await wait_healthy(url, process=process)
     course = [report("r-1", "queued", caller="06 12345678"), report("r-2", "answered", wait=18.5, agent="a-12"),
               report("r-3", "ended", talk=240, wrapup=30)]
-    async with httpx.AsyncClient(base_url=url, timeout=15) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=15, auth=ChannelSystemAuth()) as client:
         answers = [await client.post("/v1/call-reports", json=body) for body in course]
         assert [a.status_code for a in answers] == [202] * 3, [a.text for a in answers]
         again = await client.post("/v1/call-reports", json=course[1])  # the platform sends a report again
@@ -60,7 +61,7 @@ async def test_a_satisfaction_score_becomes_its_event_once(service, topics):
     url = f"http://127.0.0.1:{port}"
     await wait_healthy(url, process=process)
     score = {"response_id": "kto-481", "contact_id": "c-77", "channel": "phone", "score": 8}
-    async with httpx.AsyncClient(base_url=url, timeout=15) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=15, auth=ChannelSystemAuth()) as client:
         first = await client.post("/v1/satisfaction-scores", json=score)
         again = await client.post("/v1/satisfaction-scores", json=score)
         changed = await client.post("/v1/satisfaction-scores", json={**score, "score": 3})
@@ -87,7 +88,7 @@ async def test_a_counter_visits_reports_become_its_events_in_order_and_each_once
               {"id": "v-3", "type": "called", "slot": (now + dt.timedelta(minutes=5)).isoformat(), "desk": "4",
                **visit},
               {"id": "v-4", "type": "served", "service": 540.0, **visit}]
-    async with httpx.AsyncClient(base_url=url, timeout=15) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=15, auth=ChannelSystemAuth()) as client:
         answers = [await client.post("/v1/counter-reports", json=body) for body in course]
         assert [a.status_code for a in answers] == [202] * 4, [a.text for a in answers]
         assert (await client.post("/v1/counter-reports", json=course[2])).json() == answers[2].json()

@@ -20,6 +20,7 @@ from services.intake.settings import IntakeSettings
 from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_router_rules import by_contact, question
 from tests.realstack import (Topics, decisions_counted, deployment_env, deployment_on, eventually, health,
+from tests.builders import ChannelSystemAuth
                              http_ports, readiness)
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,8 @@ async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_a
                               topic_partitions=1, intake_publish_timeout_seconds=PUBLISH_TIMEOUT)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake",
+                                     auth=ChannelSystemAuth()) as client:
             assert (await client.post("/v1/questions", json=QUESTION)).status_code == 202
 
             with capture_logs() as told:
@@ -77,7 +79,7 @@ class Answer:
 async def keep_asking(intake: str, answers: list[Answer], stop: asyncio.Event) -> None:
     """Post questions to the intake one after another until ``stop``, noting every answer."""
     texts = ("Mijn kliko is kapot", "paspoort aanvragen")  # a case, and an answer at once
-    async with httpx.AsyncClient(base_url=intake, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=intake, timeout=60, auth=ChannelSystemAuth()) as client:
         n = 0
         while not stop.is_set():
             started = time.monotonic()

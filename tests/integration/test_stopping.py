@@ -19,6 +19,7 @@ from schemas.topics import DECISIONS
 from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_router_rules import question
 from tests.realstack import Topics, eventually, free_port, readiness, wait_healthy
+from tests.builders import ChannelSystemAuth
 
 pytestmark = pytest.mark.integration
 #: LOKET_STOP_TIMEOUT_SECONDS's default: the bound every service is held to.
@@ -36,14 +37,14 @@ async def route_questions(topics: Topics, url: str) -> None:
 
 
 async def take_questions(topics: Topics, url: str) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, auth=ChannelSystemAuth()) as client:
         assert (await client.post("/v1/questions", json={"channel": "web", "text": "Mijn kliko is kapot"})
                 ).status_code == 202
 
 
 async def question_left_unacknowledged(url: str) -> None:
     """A question the broker never acknowledged: its record stays in the producer, whose stop would flush it."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, auth=ChannelSystemAuth()) as client:
         assert (await client.post("/v1/questions", json={"channel": "web", "text": "Mijn kliko is kapot"})
                 ).status_code == 503
 

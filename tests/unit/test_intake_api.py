@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from services.intake.exceptions import PublishFailed
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
+from tests.builders import ChannelSystemAuth
 
 QUESTIONS = "/v1/questions"
 LIMIT = 4096
@@ -56,7 +57,7 @@ async def client(publisher):
     app = create_app(IntakeSettings(intake_max_body_bytes=LIMIT, intake_idempotency_max_keys=3), open_publisher)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake", auth=ChannelSystemAuth()) as client:
             yield client
 
 
