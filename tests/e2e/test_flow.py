@@ -9,8 +9,8 @@ from loket.supervisor import Supervisor
 from schemas import CaseResolved, DeadLetter, DecisionData, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_EVENTS, CONTACTS, DEAD_LETTERS, DECISIONS, TopicSpec
 from services.case.auth import mint_token
-from tests.realstack import eventually, http_ports, wait_healthy
 from tests.builders import ChannelSystemAuth
+from tests.realstack import eventually, http_ports, wait_healthy
 
 pytestmark = pytest.mark.e2e
 BSN = "111222333"

@@ -14,8 +14,8 @@ from plumbing.pseudonym import pseudonym
 from schemas.calls import CallAnswered, CallEnded, CallOffered
 from schemas.feedback import SatisfactionScored
 from schemas.topics import CONTACTS
-from tests.realstack import free_port, wait_healthy
 from tests.builders import ChannelSystemAuth
+from tests.realstack import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 SECRET = "phone-door-secret"

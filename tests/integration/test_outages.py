@@ -19,8 +19,8 @@ from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
 from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_router_rules import by_contact, question
-from tests.realstack import (Topics, decisions_counted, deployment_env, deployment_on, eventually, health,
 from tests.builders import ChannelSystemAuth
+from tests.realstack import (Topics, decisions_counted, deployment_env, deployment_on, eventually, health,
                              http_ports, readiness)
 
 pytestmark = pytest.mark.integration

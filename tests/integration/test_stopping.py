@@ -18,8 +18,8 @@ from plumbing.settings import KafkaSettings
 from schemas.topics import DECISIONS
 from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_router_rules import question
-from tests.realstack import Topics, eventually, free_port, readiness, wait_healthy
 from tests.builders import ChannelSystemAuth
+from tests.realstack import Topics, eventually, free_port, readiness, wait_healthy
 
 pytestmark = pytest.mark.integration
 #: LOKET_STOP_TIMEOUT_SECONDS's default: the bound every service is held to.
