@@ -163,4 +163,7 @@ async def read_changelog(reader: AIOKafkaConsumer, partitions: list[TopicPartiti
             log.info("state_uncommitted_changes_left_out", changelog=partitions[0].topic, records=skipped)
         return data
     finally:
-        reader.unsubscribe()
+        # Paused, not unsubscribed: after an unsubscribe aiokafka's fetcher waits for a new assignment in a way
+        # a cancel does not end, so the reader's stop would hang (seen with aiokafka 0.14). The next read-back
+        # assigns its own partitions anew.
+        reader.pause(*partitions)

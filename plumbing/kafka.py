@@ -72,6 +72,7 @@ class InternalTopic:
 
     name: str
     compacted: bool = False
+    retention_ms: int | None = None  # compacted and deleted after this: keyed state that expires by itself
 
 
 def topic_name(settings: KafkaSettings, spec: TopicSpec | str) -> str:
@@ -102,12 +103,12 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
         try:
             await admin.start()
             existing = set(await admin.list_topics())
-            compacted = {t.name for t in internal if t.compacted}
+            own = {t.name: t for t in internal}
             wanted = [topic_name(settings, s) for s in specs] + [t.name for t in internal]
             await _check_partitions(admin, [name for name in wanted if name in existing], settings.topic_partitions)
             for name in wanted:
                 if name not in existing and name not in created:
-                    await _create(admin, name, settings, compacted=name in compacted)
+                    await _create(admin, name, settings, own.get(name))
                     created.append(name)
         finally:
             await stop_client(admin, CLIENT_STOP_TIMEOUT)
@@ -148,8 +149,14 @@ async def delete_deployment_topics(settings: KafkaSettings) -> list[str]:
         await admin.close()
 
 
-async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings, compacted: bool) -> None:
-    configs = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(MIN_COMPACTION_LAG_MS)} if compacted else {}
+async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings,
+                  internal: InternalTopic | None) -> None:
+    configs: dict[str, str] = {}
+    if internal is not None and internal.compacted:
+        configs = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(MIN_COMPACTION_LAG_MS)}
+    if internal is not None and internal.retention_ms is not None:
+        configs |= {"cleanup.policy": "compact,delete" if internal.compacted else "delete",
+                    "retention.ms": str(internal.retention_ms)}
     topic = NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=configs)
     try:
         await admin.create_topics([topic])

@@ -223,8 +223,8 @@ class FakeReader:
             self.positions[tp] += len(records)
         return out
 
-    def unsubscribe(self):
-        self.positions = {}
+    def pause(self, *partitions):
+        self.positions = {}  # read-back is over: the next one assigns and seeks anew
 
     def _records(self, partition: int) -> list[tuple[bytes, bytes | None, tuple]]:
         return [(entry[1], entry[2], tuple(entry[3]) if len(entry) > 3 else ()) for entry in self.changelog

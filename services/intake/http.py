@@ -37,7 +37,8 @@ log = structlog.get_logger(__name__)
 #: Semantic version of the intake API (ADR API-56); its major version is the path's ``/v1``.
 API_VERSION = "1.1.0"
 IDEMPOTENCY_KEY = "Idempotency-Key"
-PublisherFactory = Callable[[IntakeSettings], AbstractAsyncContextManager[Publisher]]
+#: Opens the publisher at start-up, given the settings and the memory of keys it is to keep durable.
+PublisherFactory = Callable[[IntakeSettings, IdempotencyMemory], AbstractAsyncContextManager[Publisher]]
 #: Share of the stop timeout the producer has to stop in at shutdown, after uvicorn's graceful shutdown of the
 #: requests (``services.intake.app.REQUESTS_STOP_SHARE``): together they stay within the timeout.
 PRODUCER_STOP_SHARE = 0.25
@@ -60,13 +61,14 @@ def api_info(settings: IntakeSettings) -> ApiInfo:
 
 
 @asynccontextmanager
-async def kafka_publisher(settings: IntakeSettings) -> AsyncIterator[Publisher]:
+async def kafka_publisher(settings: IntakeSettings, keys: IdempotencyMemory) -> AsyncIterator[Publisher]:
     """The Kafka publisher, made at start-up (never at import), its producer started in the background and tried
-    until the broker answers: the intake serves at once, live but not ready (and a 503 to each question) while
+    until the broker answers, and the journal of ``keys`` read back before the first event is published (see
+    ``KafkaPublisher.connect``): the intake serves at once, live but not ready (and a 503 to each question) while
     the broker is away, which is what an orchestrator wants; start-up never holds up uvicorn, whose stop
     on a signal would wait for it. At shutdown the start is given up, and the producer (whose stop flushes for
     as long as the broker is away) gets ``PRODUCER_STOP_SHARE`` of the stop timeout."""
-    publisher = KafkaPublisher(None, settings, settings.intake_publish_timeout_seconds)
+    publisher = KafkaPublisher(None, settings, settings.intake_publish_timeout_seconds, keys)
     stopping = asyncio.Event()
     connecting = asyncio.create_task(publisher.connect([CONTACTS], stopping))
     try:
@@ -89,7 +91,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         if settings.development_tokens():
             log.warning("development_tokens_used", systems=settings.development_tokens(),
                         hint="set LOKET_INTAKE_TOKENS in production")
-        async with open_publisher(settings) as publisher:
+        async with open_publisher(settings, memory) as publisher:
             app.state.publisher = publisher
             mail = None
             if settings.intake_smtp_port is not None:
@@ -117,7 +119,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
     source = source_urn(settings.oin, "loket-intake")
     window = ReceivedWindow(max_future=dt.timedelta(seconds=settings.intake_received_at_max_future_seconds),
                             max_age=dt.timedelta(days=settings.intake_received_at_max_age_days))
-    memory = IdempotencyMemory(settings.intake_idempotency_ttl_seconds, settings.intake_idempotency_max_keys)
+    memory = IdempotencyMemory(settings.intake_idempotency_ttl_seconds, settings.intake_idempotency_max_keys, secret)
     caller = Depends(authenticated(settings.intake_tokens))  # a module-level name could not hold the settings
 
     async def accept(publisher: Publisher, submission: QuestionSubmission, idempotency_key: str | None,

@@ -1,21 +1,27 @@
-"""The intake's Kafka adapter: publish one event and wait until the broker has it, for a bounded time."""
+"""The intake's Kafka adapter: publish one event and wait until the broker has it, for a bounded time; and the
+journal of Idempotency-Keys, a compacted topic of the intake's own, read back at start-up."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from plumbing.exceptions import Stopped
-from plumbing.kafka import ensure_topics, event_record, start_producer, stop_client, topic_name
+from plumbing.changelog import read_changelog
+from plumbing.exceptions import StateUnavailable, Stopped
+from plumbing.kafka import (InternalTopic, broker_not_answering, ensure_topics, event_record, group_id,
+                            start_producer, stop_client, topic_name)
 from plumbing.outage import Outage
+from plumbing.retry import until_it_works
 from plumbing.settings import KafkaSettings
 from schemas import CloudEvent
-from schemas.topics import TopicSpec
+from schemas.topics import Service, TopicSpec
 from services.intake.exceptions import PublishFailed
+from services.intake.idempotency import IdempotencyMemory, RememberedKey
 
 log = structlog.get_logger(__name__)
 
@@ -32,8 +38,14 @@ class KafkaPublisher:
     within the same ``timeout``.
     """
 
-    def __init__(self, producer: AIOKafkaProducer | None, settings: KafkaSettings, timeout: float) -> None:
+    def __init__(self, producer: AIOKafkaProducer | None, settings: KafkaSettings, timeout: float,
+                 keys: IdempotencyMemory | None = None) -> None:
         self._producer = producer
+        self._keys = keys
+        self._journal = keys_topic(settings, keys.ttl_seconds) if keys is not None else None
+        if keys is not None:
+            keys.expect_restore(timeout)
+        self._writing: set[asyncio.Task[None]] = set()
         self._connected = asyncio.Event()
         if producer is not None:
             self._connected.set()
@@ -43,12 +55,15 @@ class KafkaPublisher:
         self._failed: str | None = None
 
     async def connect(self, topics: Sequence[TopicSpec], stopping: asyncio.Event) -> None:
-        """Make sure ``topics`` exist and start the producer, trying until the broker answers or ``stopping``
-        is set. What is not the broker being away (a topic with another partition count) is logged, and
-        keeps the intake not ready."""
+        """Make sure ``topics`` (and the journal of keys) exist, start the producer and read the journal back
+        into the memory of keys, trying until the broker answers or ``stopping`` is set. What is not the broker
+        being away (a topic with another partition count) is logged, and keeps the intake not ready."""
         try:
-            await ensure_topics(self._settings, topics, stopping=stopping)
+            await ensure_topics(self._settings, topics, internal=[self._journal] if self._journal else [],
+                                stopping=stopping)
             self._producer = await start_producer(self._settings, stopping=stopping)
+            if self._keys is not None:
+                await self._read_back(self._keys, stopping)
         except Stopped:
             return
         except Exception as exc:
@@ -57,10 +72,53 @@ class KafkaPublisher:
             return
         self._connected.set()
 
+    async def _read_back(self, keys: IdempotencyMemory, stopping: asyncio.Event) -> None:
+        """The journal's keys into the memory, then every new answer into the journal."""
+
+        assert self._journal is not None
+        journal = self._journal.name
+
+        async def attempt() -> dict[int, dict[bytes, bytes]]:
+            reader = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap, enable_auto_commit=False,
+                                      client_id=group_id(self._settings, Service.INTAKE), group_id=None)
+            await reader.start()
+            try:
+                partitions = [TopicPartition(journal, p) for p in range(self._settings.topic_partitions)]
+                return await read_changelog(reader, partitions, {})
+            finally:
+                await stop_client(reader, self._timeout)
+
+        read = await until_it_works(attempt, outage=Outage("broker"), stopping=stopping, grace=0,
+                                    retry_on=lambda e: broker_not_answering(e) or isinstance(e, StateUnavailable))
+        taken = keys.restore((key.decode(), value) for partition in read.values() for key, value in partition.items())
+        log.info("idempotency_keys_read_back", keys=taken)
+        keys.journal = self._write
+
+    def _write(self, key: str, remembered: RememberedKey) -> None:
+        """Hand a first answer to the producer, without waiting for the broker: the client has its 202."""
+
+        async def write() -> None:
+            assert self._producer is not None and self._journal is not None
+            try:
+                await self._producer.send(self._journal.name, remembered.model_dump_json().encode(),
+                                          key=key.encode())
+            except KafkaError as exc:  # a retry after a restart is then published again, as the same event
+                log.warning("idempotency_key_not_journalled", error=type(exc).__name__)
+
+        task = asyncio.create_task(write())
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
     async def close(self, timeout: float) -> None:
-        """Stop the producer, if there is one, within ``timeout`` seconds (it flushes while the broker is away)."""
+        """Stop the producer, if there is one, within ``timeout`` seconds (it flushes while the broker is away):
+        the journal's records handed over by then go out with it."""
+        if self._keys is not None:
+            self._keys.journal = None
+        started = time.monotonic()
+        if self._writing:
+            await asyncio.wait(self._writing, timeout=timeout / 2)
         if self._producer is not None:
-            await stop_client(self._producer, timeout)
+            await stop_client(self._producer, timeout - (time.monotonic() - started))
 
     async def publish(self, topic: TopicSpec, key: str, event: CloudEvent) -> None:
         record = event_record(topic_name(self._settings, topic), key, event)
@@ -92,3 +150,10 @@ class KafkaPublisher:
             return "broker unreachable"
         self._outage.succeeded()
         return None
+
+
+def keys_topic(settings: KafkaSettings, ttl_seconds: float) -> InternalTopic:
+    """The journal of Idempotency-Keys: compacted (the latest answer per key), and its records deleted after the
+    memory's time to live as well, so it does not grow with every key ever used."""
+    return InternalTopic(f"{group_id(settings, Service.INTAKE)}-idempotency-keys", compacted=True,
+                         retention_ms=int(ttl_seconds * 1000))

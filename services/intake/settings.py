@@ -27,11 +27,13 @@ class IntakeSettings(KafkaSettings, ApiSettings, PseudonymSettings):
     )
     intake_idempotency_ttl_seconds: int = Field(
         24 * 3600, ge=1,
-        description="How long the intake remembers an Idempotency-Key: a retry within it gets the first answer, "
-        "the key with another body a 422. The memory is this process's own: with more than one intake "
-        "instance, or after a restart, a retry is not recognised as one. It is then still no second question "
-        "(its event id is derived from the key and the body, so consumers drop it as a redelivery), but it "
-        "is published and counted again, and a reused key with another body is accepted as a new question.",
+        description="How long the intake remembers an Idempotency-Key (and a channel system's report id): a "
+        "retry within it gets the first answer, the key with another body a 422. The keys are journalled in a "
+        "compacted topic of the intake's own, kept this long (as set when the topic was made), and read back at "
+        "start-up, so a restart forgets none; a second instance learns the other's keys at its start. A key "
+        "forgotten all the same (the process was killed before its journal record went out) is still no "
+        "second question: its event id is derived from the key and the body, so consumers drop the retry as a "
+        "redelivery.",
     )
     intake_publish_timeout_seconds: float = Field(
         5.0, gt=0, le=120,

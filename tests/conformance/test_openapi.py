@@ -40,7 +40,7 @@ class _NoKafka:
 
 
 @asynccontextmanager
-async def _no_kafka(settings):
+async def _no_kafka(settings, keys):
     yield _NoKafka()
 
 

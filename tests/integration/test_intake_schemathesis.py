@@ -60,7 +60,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_unlike_the_document(
 
 async def test_the_running_intake_serves_the_document_the_conformance_tests_lint(intake_url):
     @asynccontextmanager
-    async def no_kafka(settings):
+    async def no_kafka(settings, keys):
         yield None
 
     app = create_app(IntakeSettings(), no_kafka)

@@ -51,7 +51,7 @@ def publisher() -> StandInPublisher:
 @pytest.fixture
 async def client(publisher):
     @asynccontextmanager
-    async def open_publisher(settings):
+    async def open_publisher(settings, keys):
         yield publisher
 
     app = create_app(IntakeSettings(intake_max_body_bytes=LIMIT, intake_idempotency_max_keys=3), open_publisher)

@@ -1,13 +1,17 @@
-"""The intake's memory of Idempotency-Keys: bounded in time and size; ids come from the key and the body."""
+"""The intake's memory of Idempotency-Keys: bounded in time and size, journalled and read back; ids come from the
+key and the body."""
 
 from __future__ import annotations
+
+import asyncio
+import datetime as dt
 
 import pytest
 
 from schemas.intake import QuestionAccepted, QuestionSubmission
 from services.intake.domain import ids_for
-from services.intake.exceptions import IdempotencyKeyReused
-from services.intake.idempotency import IdempotencyMemory, fingerprint, retry_identity
+from services.intake.exceptions import IdempotencyKeyReused, PublishFailed
+from services.intake.idempotency import IdempotencyMemory, RememberedKey, fingerprint, retry_identity
 
 
 class Clock:
@@ -24,7 +28,7 @@ def answer(n: int) -> QuestionAccepted:
 
 async def test_a_key_is_forgotten_after_its_time_to_live():
     clock = Clock()
-    memory = IdempotencyMemory(ttl_seconds=60, max_keys=10, clock=clock)
+    memory = IdempotencyMemory(ttl_seconds=60, max_keys=10, secret=b"test-key", clock=clock)
 
     async def first():
         return answer(1)
@@ -40,7 +44,7 @@ async def test_a_key_is_forgotten_after_its_time_to_live():
 
 
 async def test_the_oldest_keys_go_first_when_the_memory_is_full():
-    memory = IdempotencyMemory(ttl_seconds=60, max_keys=2, clock=Clock())
+    memory = IdempotencyMemory(ttl_seconds=60, max_keys=2, secret=b"test-key", clock=Clock())
     for n in range(3):
         async def accept(n=n):
             return answer(n)
@@ -54,7 +58,7 @@ async def test_the_oldest_keys_go_first_when_the_memory_is_full():
 
 
 async def test_another_body_under_a_remembered_key_is_refused():
-    memory = IdempotencyMemory(ttl_seconds=60, max_keys=2, clock=Clock())
+    memory = IdempotencyMemory(ttl_seconds=60, max_keys=2, secret=b"test-key", clock=Clock())
 
     async def accept():
         return answer(1)
@@ -80,3 +84,77 @@ def test_without_the_memory_one_key_with_two_bodies_still_gets_two_event_ids():
 
     assert ids(a) == ids(a)
     assert ids(a)[0] != ids(b)[0] and ids(a)[1] != ids(b)[1]
+
+
+class Journal:
+    """What the memory writes; its records, as the topic would give them back (latest per key)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, bytes] = {}
+
+    def __call__(self, key: str, remembered: RememberedKey) -> None:
+        self.records[key] = remembered.model_dump_json().encode()
+
+
+WALL = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def journalled(wall: dt.datetime = WALL, **kwargs) -> tuple[IdempotencyMemory, Journal]:
+    memory = IdempotencyMemory(ttl_seconds=60, max_keys=kwargs.pop("max_keys", 10), secret=b"test-key",
+                               clock=Clock(), wall=lambda: wall)
+    memory.journal = journal = Journal()
+    return memory, journal
+
+
+async def accepted(n: int):
+    return answer(n)
+
+
+async def test_each_first_answer_is_journalled_under_hmacs_never_the_key_or_the_body():
+    memory, journal = journalled()
+    await memory.once("webform-0001", "fingerprint-of-a-body", lambda: accepted(1))
+    await memory.once("webform-0001", "fingerprint-of-a-body", lambda: accepted(2))  # a replay: not again
+    [(key, value)] = journal.records.items()
+    assert b"webform-0001" not in value and "webform-0001" not in key and b"fingerprint-of-a-body" not in value
+    remembered = RememberedKey.model_validate_json(value)
+    assert (remembered.event_id, remembered.expires_at) == ("event-1", WALL + dt.timedelta(seconds=60))
+
+
+async def test_a_new_memory_given_the_journal_answers_as_the_first_and_refuses_another_body():
+    first, journal = journalled()
+    await first.once("webform-0001", "body", lambda: accepted(1))
+    later, _ = journalled(WALL + dt.timedelta(seconds=30))
+    assert later.restore(journal.records.items()) == 1
+    assert await later.once("webform-0001", "body", lambda: accepted(2)) == (answer(1), True)
+    with pytest.raises(IdempotencyKeyReused):
+        await later.once("webform-0001", "other body", lambda: accepted(3))
+
+
+async def test_expired_and_unreadable_journal_records_are_not_taken_in():
+    first, journal = journalled()
+    await first.once("webform-0001", "body", lambda: accepted(1))
+    journal.records["not-json"] = b"{"
+    later, _ = journalled(WALL + dt.timedelta(seconds=61))
+    assert later.restore(journal.records.items()) == 0
+    assert await later.once("webform-0001", "body", lambda: accepted(2)) == (answer(2), False)
+
+
+async def test_read_back_keeps_the_latest_expiring_when_the_journal_holds_more_than_fit():
+    first, journal = journalled()
+    for n in range(5):
+        first._wall = lambda n=n: WALL + dt.timedelta(seconds=n)
+        await first.once(f"webform-000{n}", "body", lambda n=n: accepted(n))
+    later, _ = journalled(max_keys=2)
+    assert later.restore(journal.records.items()) == 5 and len(later) == 2
+    assert await later.once("webform-0004", "body", lambda: accepted(9)) == (answer(4), True)
+    assert await later.once("webform-0000", "body", lambda: accepted(9)) == (answer(9), False)
+
+
+async def test_a_key_waits_for_the_read_back_and_is_refused_with_a_503_when_it_takes_too_long():
+    memory, journal = journalled()
+    memory.expect_restore(0.05)
+    with pytest.raises(PublishFailed):
+        await memory.once("webform-0001", "body", lambda: accepted(1))
+    waiting = asyncio.create_task(memory.once("webform-0001", "body", lambda: accepted(2)))
+    memory.restore([])
+    assert await waiting == (answer(2), False)
