@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, EmailStr, Field
 
-from schemas.envelope import CloudEvent, Frozen, Text
+from schemas.envelope import PRINTABLE_PATTERN, CloudEvent, Frozen, JsonInt, Text
 
 PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
 #: A channel system's own id of something (a call, a ticket, a report, a survey response): never personal data.
@@ -35,6 +35,25 @@ class AgentOutcome(StrEnum):
 
 
 LIVE_CHANNELS = frozenset({Channel.PHONE, Channel.COUNTER, Channel.CHAT})
+#: The channels answered afterwards, in writing: the norms time their first reply (``FirstReplySent``).
+WRITTEN_CHANNELS = frozenset({Channel.WEB, Channel.EMAIL, Channel.LETTER})
+#: The largest attachment a question may refer to (the intake's own limit may be lower).
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+#: Where an attachment is kept: an https URL with neither user nor query, which could carry personal data.
+ATTACHMENT_URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$"
+
+
+class Attachment(Frozen):
+    """A document that came with a question (a photo, a form, a scanned letter), by reference: the document
+    itself stays where the channel system keeps it."""
+
+    url: str = Field(max_length=2048, pattern=ATTACHMENT_URL_PATTERN,
+                     description="Where the channel system keeps it: https, without user or query.")
+    name: Text = Field(min_length=1, max_length=255, description="The file name as given. In data only.",
+                       json_schema_extra={"pattern": PRINTABLE_PATTERN})
+    media_type: str = Field(max_length=127, pattern=r"^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$",
+                            description="Its media type, e.g. application/pdf or image/jpeg.")
+    size_bytes: JsonInt = Field(ge=0, le=ATTACHMENT_MAX_BYTES, description="Its size in bytes.")
 
 
 class PersonalData(Frozen):
@@ -76,6 +95,7 @@ class QuestionData(Frozen):
     agent_outcome: AgentOutcome | None = Field(
         None, description="Outcome given by the front-office employee on a live channel (phone, counter, chat)."
     )
+    attachments: tuple[Attachment, ...] = Field((), max_length=10, description="Documents that came with it.")
 
     def partition_key(self) -> str:
         """Kafka key: the party's pseudonym, or the contact id when the party is unknown."""

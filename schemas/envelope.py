@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
@@ -37,6 +37,19 @@ def _printable(value: str) -> str:
 
 #: Free text from people: any Unicode but control characters.
 Text = Annotated[str, AfterValidator(_printable)]
+#: ``Text``'s rule as a JSON Schema pattern, for the documents of the APIs that take it.
+PRINTABLE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+
+
+def _json_integer(value: object) -> object:
+    # JSON Schema's integer is a number without a fraction (8.0 too); a string or a boolean is none.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    return value
+
+
+#: A whole number as JSON Schema has it: 8 and 8.0, but not "8" or true (which pydantic alone would take).
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class Frozen(BaseModel):

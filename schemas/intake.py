@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from schemas.contacts import LIVE_CHANNELS, REFERENCE_PATTERN, AgentOutcome, Channel
-from schemas.envelope import Frozen, Text
+from schemas.contacts import LIVE_CHANNELS, REFERENCE_PATTERN, AgentOutcome, Attachment, Channel
+from schemas.envelope import PRINTABLE_PATTERN, Frozen, JsonInt, Text
 
-#: Free text as ``Text`` takes it: no control characters but tab and line breaks.
-PRINTABLE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 #: The same, with at least one character that is not white space.
 NOT_BLANK_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 #: RFC 3339 ``date-time`` with its offset; pydantic alone would also take a Unix timestamp or a space.
@@ -111,6 +109,12 @@ class QuestionSubmission(Frozen):
     agent_outcome: AgentOutcome | None = Field(
         None, description="The front-office employee's outcome; only on live channels (phone, counter, chat)."
     )
+    attachments: tuple[Attachment, ...] = Field(
+        (), max_length=10,
+        description="Documents that came with the question (a photo, a form, the scanned letter), by reference: at "
+        "most 10, each at most LOKET_INTAKE_ATTACHMENT_MAX_BYTES (default 25 MiB, the most the schema allows) "
+        "large; a larger one is a 422.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -149,15 +153,26 @@ class ScoreSubmission(Frozen):
     contact_id: str = Field(pattern=REFERENCE_PATTERN,
                             description="The contact the score rates: the contact_id the intake answered with.")
     channel: Channel = Field(description="The channel of the rated contact.")
-    score: int = Field(ge=1, le=10, description="1 (very bad) to 10 (excellent).")
+    score: JsonInt = Field(ge=1, le=10, description="1 (very bad) to 10 (excellent).")
     scored_at: Rfc3339 | None = Field(
         None, description="When the party gave the score (RFC 3339, with offset); now if absent. It must lie in "
         "the intake's window around its clock, as a question's received_at; else 422.")
 
-    @field_validator("score", mode="before")
-    @classmethod
-    def _a_number(cls, value: object) -> object:
-        # JSON Schema's integer is a number without a fraction (8.0 too); a string or a boolean is none.
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("must be a whole number from 1 to 10")
-        return value
+
+class ReplySubmission(Frozen):
+    """The first written reply to a web, e-mail or letter question went out: from the system that sent it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "antw-2026-004711", "contact_id": "4f1c2d7e-9a0b-4c3d-8e5f-6a7b8c9d0e1f", "channel": "email",
+        "sent_at": "2026-12-03T14:05:00+01:00"}]})
+
+    id: str = Field(pattern=REFERENCE_PATTERN,
+                    description="The sending system's id of the reply: sent again, it is the same reply (no second "
+                    "event); with another body, a 422.")
+    contact_id: str = Field(pattern=REFERENCE_PATTERN,
+                            description="The contact replied to: the contact_id the intake answered the question "
+                            "with.")
+    channel: Literal["web", "email", "letter"] = Field(description="The channel of the question replied to.")
+    sent_at: Rfc3339 | None = Field(
+        None, description="When the reply was sent (RFC 3339, with offset); now if absent. It must lie in the "
+        "intake's window around its clock, as a question's received_at; else 422.")

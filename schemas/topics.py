@@ -14,6 +14,7 @@ from schemas.contacts import QuestionAsked
 from schemas.counter import COUNTER_EVENTS
 from schemas.deadletters import DeadLetter
 from schemas.feedback import SatisfactionScored
+from schemas.replies import FirstReplySent
 from schemas.decisions import RoutingDecided
 from schemas.envelope import CloudEvent
 
@@ -48,12 +49,12 @@ CONTACTS = TopicSpec(
     "loket.contacts.v1",
     key="Party pseudonym (HMAC-SHA256), or the contact id when the party is unknown; a call's events: the "
         "call's contact id; a counter visit's events: the visit's contact id; a satisfaction score: the rated "
-        "contact's id.",
+        "contact's id; a first reply: the id of the contact replied to.",
     description="Every contact on every channel, in one stream: the questions, what the channel systems "
                 "see of each contact (a call's queue, answer, abandonment, transfer and end; a counter visit's "
-                "ticket or appointment, call and service), and the parties' "
-                "satisfaction scores.",
-    events=(QuestionAsked, *CALL_EVENTS, *COUNTER_EVENTS, SatisfactionScored),
+                "ticket or appointment, call and service), the first written "
+                "replies to web, e-mail and letter questions, and the parties' satisfaction scores.",
+    events=(QuestionAsked, *CALL_EVENTS, *COUNTER_EVENTS, SatisfactionScored, FirstReplySent),
     senders=(Service.INTAKE,),
     receivers=(Service.ROUTER,),
 )

@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 from plumbing.pseudonym import IdentifierKind, bsn_is_valid, normalise, pseudonym
 from schemas import PartyRef, PersonalData, QuestionAsked, QuestionData
+from schemas.contacts import Attachment, Channel
 from schemas.feedback import SatisfactionScored, SatisfactionScoredData
-from schemas.intake import PartyIdentifiers, QuestionSubmission, ScoreSubmission
-from services.intake.exceptions import InvalidIdentifier
+from schemas.intake import PartyIdentifiers, QuestionSubmission, ReplySubmission, ScoreSubmission
+from schemas.replies import FirstReplySent, FirstReplySentData
+from services.intake.exceptions import InvalidIdentifier, OverLimit
 from services.intake.idempotency import fingerprint
 
 #: Strongest first: the pseudonym is made from the first one present.
@@ -60,6 +62,13 @@ def pseudonym_only(identifiers: PartyIdentifiers | None, secret: bytes) -> Party
     return party.model_copy(update={"personal": None}) if party else None
 
 
+def check_attachments(attachments: tuple[Attachment, ...], max_bytes: int) -> None:
+    """Each attachment within the intake's size limit, else ``OverLimit`` naming the first too large."""
+    for n, attachment in enumerate(attachments):
+        if attachment.size_bytes > max_bytes:
+            raise OverLimit(f"attachments.{n}.size_bytes", f"is larger than the {max_bytes} bytes this intake takes")
+
+
 def ids_for(idempotency_key: str | None, new_id: Callable[[], str]) -> tuple[str, str]:
     """Event id and contact id: fresh ones, or with an idempotency key the same ones on every retry."""
     if idempotency_key is None:
@@ -87,6 +96,7 @@ def question_event(
         party=party,
         received_at=submission.received_at or now,
         agent_outcome=submission.agent_outcome,
+        attachments=submission.attachments,
     )
     return QuestionAsked.create(source=source, data=data, subject=data.partition_key(), time=now, id=event_id)
 
@@ -100,3 +110,11 @@ def score_event(submission: ScoreSubmission, *, source: str, now: dt.datetime) -
     event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE,
                               f"kto-response\n{submission.response_id}\n{fingerprint(submission)}"))
     return SatisfactionScored.create(source=source, data=data, subject=submission.contact_id, time=now, id=event_id)
+
+
+def reply_event(submission: ReplySubmission, *, source: str, now: dt.datetime) -> FirstReplySent:
+    """The FirstReplySent event of a reply; its id is the same for the report sent again with the same body."""
+    data = FirstReplySentData(contact_id=submission.contact_id, channel=Channel(submission.channel),
+                              sent_at=submission.sent_at or now, reply_reference=submission.id)
+    event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"first-reply\n{submission.id}\n{fingerprint(submission)}"))
+    return FirstReplySent.create(source=source, data=data, subject=submission.contact_id, time=now, id=event_id)

@@ -5,26 +5,29 @@ class IntakeError(Exception):
     """Base of the intake's errors."""
 
 
-class InvalidIdentifier(IntakeError):
-    """A party identifier that cannot be used: a BSN failing the eleven test, an impossible phone number."""
+class FieldRefused(IntakeError):
+    """A field that matches its schema but breaks a rule only the intake can check (a 422 naming it)."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class InvalidIdentifier(FieldRefused):
+    """A party identifier that cannot be used: a BSN failing the eleven test, an impossible phone number."""
+
+
+class OverLimit(FieldRefused):
+    """A size beyond what this intake is set to take (an attachment larger than its limit)."""
 
 
 class PublishFailed(IntakeError):
     """The question could not be written to Kafka; nothing was accepted."""
 
 
-class ImplausibleTime(IntakeError):
+class ImplausibleTime(FieldRefused):
     """A time the channel gave lies outside the window the intake accepts around its own clock."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class IdempotencyKeyReused(IntakeError):

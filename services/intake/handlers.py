@@ -1,4 +1,5 @@
-"""The intake's use case: accept a question into the contacts stream."""
+"""The intake's use cases: accept a question, a channel system's report, a score or a first reply into the contacts
+stream."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from schemas import CloudEvent
-from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
+from schemas.contacts import ATTACHMENT_MAX_BYTES
+from schemas.intake import QuestionAccepted, QuestionSubmission, ReplySubmission, ScoreSubmission
 from schemas.topics import CONTACTS, TopicSpec
 from services.intake import counter, cti, domain, idempotency
 from services.intake.counter import CounterReport
@@ -35,6 +37,7 @@ async def accept_question(
     window: ReceivedWindow,
     memory: IdempotencyMemory,
     idempotency_key: str | None = None,
+    attachment_max_bytes: int = ATTACHMENT_MAX_BYTES,
 ) -> tuple[QuestionAccepted, bool]:
     """Validate, pseudonymise and publish; the answer says the question is durable in the stream.
 
@@ -44,6 +47,7 @@ async def accept_question(
     which every consumer already treats as a redelivery.
     """
     window.check(submission.received_at, now)
+    domain.check_attachments(submission.attachments, attachment_max_bytes)
 
     async def publish(retry_identity: str | None) -> QuestionAccepted:
         event_id, contact_id = domain.ids_for(retry_identity, new_id)
@@ -77,6 +81,14 @@ async def accept_score(submission: ScoreSubmission, *, publisher: Publisher, sou
     window.check(submission.scored_at, now, field="scored_at")
     return await _publish_once(lambda: domain.score_event(submission, source=source, now=now), submission,
                                f"kto:{submission.response_id}", "response_id", publisher=publisher, memory=memory)
+
+
+async def accept_reply(submission: ReplySubmission, *, publisher: Publisher, source: str, now: dt.datetime,
+                       window: ReceivedWindow, memory: IdempotencyMemory) -> tuple[QuestionAccepted, bool]:
+    """Publish that the first reply to a contact went out. The sending system's reply id is its idempotency key."""
+    window.check(submission.sent_at, now, field="sent_at")
+    return await _publish_once(lambda: domain.reply_event(submission, source=source, now=now), submission,
+                               f"reply:{submission.id}", "id", publisher=publisher, memory=memory)
 
 
 async def _publish_once(event: Callable[[], CloudEvent], body: BaseModel, key: str, field: str, *,

@@ -18,14 +18,15 @@ from plumbing.health import RETRY_AFTER_SECONDS, add_health_endpoints
 from plumbing.http import add_metrics_endpoint
 from plumbing.openapi import ApiInfo
 from schemas.envelope import source_urn
-from schemas.intake import QuestionAccepted, QuestionSubmission, ScoreSubmission
+from schemas.contacts import Channel
+from schemas.intake import QuestionAccepted, QuestionSubmission, ReplySubmission, ScoreSubmission
 from schemas.problem import FieldProblem
 from schemas.topics import CONTACTS
 from services.intake import handlers, metrics
 from services.intake.auth import ChannelSystem, authenticated, require, require_channel
 from services.intake.counter import CounterReport
 from services.intake.cti import CtiReport
-from services.intake.exceptions import IdempotencyKeyReused, ImplausibleTime, InvalidIdentifier, PublishFailed
+from services.intake.exceptions import FieldRefused, IdempotencyKeyReused, PublishFailed
 from services.intake.handlers import Publisher
 from services.intake.idempotency import IdempotencyMemory
 from services.intake.kafka import KafkaPublisher
@@ -35,7 +36,7 @@ from services.intake.window import ReceivedWindow
 
 log = structlog.get_logger(__name__)
 #: Semantic version of the intake API (ADR API-56); its major version is the path's ``/v1``.
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 #: Opens the publisher at start-up, given the settings and the memory of keys it is to keep durable.
 PublisherFactory = Callable[[IntakeSettings, IdempotencyMemory], AbstractAsyncContextManager[Publisher]]
@@ -50,13 +51,16 @@ def api_info(settings: IntakeSettings) -> ApiInfo:
         version=API_VERSION,
         description="Every channel's questions (phone, web, counter, chat, e-mail, letter) into Loket's contacts "
         "stream, where the router applies the one-desk rules. Errors are application/problem+json (RFC 9457); "
-        "bodies are I-JSON (RFC 7493) of at most LOKET_INTAKE_MAX_BODY_BYTES (default 64 KiB).",
+        "bodies are I-JSON (RFC 7493) of at most LOKET_INTAKE_MAX_BODY_BYTES (default 64 KiB). Every call carries "
+        "its channel system's own bearer token (telephony, website, counter, mail, post or survey), and each "
+        "operation takes the systems whose contacts it is about: 401 without a token, 403 with another system's.",
         contact=settings.contact(),
         tags=[{"name": "counter", "description": "What the queue-ticketing and appointment systems see of each "
                "counter visit."},
               {"name": "feedback", "description": "The parties' satisfaction scores (KTO) of their contacts."},
               {"name": "phone", "description": "What the telephony platform (CTI) sees of each call."},
-              {"name": "questions", "description": "Questions (vragen) from every channel."}],
+              {"name": "questions", "description": "Questions (vragen) from every channel."},
+              {"name": "replies", "description": "The first written replies to web, e-mail and letter questions."}],
     )
 
 
@@ -135,6 +139,7 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
             window=window,
             memory=memory,
             idempotency_key=idempotency_key,
+            attachment_max_bytes=settings.intake_attachment_max_bytes,
         )
         counter = metrics.QUESTIONS_REPLAYED if replayed else metrics.QUESTIONS_ACCEPTED
         counter.labels(channel=submission.channel.value).inc()
@@ -210,6 +215,23 @@ def create_app(settings: IntakeSettings, open_publisher: PublisherFactory = kafk
         log.info("score_replayed" if replayed else "score_accepted", event_id=accepted.event_id, system=system)
         return accepted
 
+    @app.post(f"{info.base_path}/first-replies", status_code=202, response_model=QuestionAccepted,
+              tags=["replies"], operation_id="postFirstReply", summary="Report a first reply sent",
+              responses=_REPLY_RESPONSES)
+    async def post_first_reply(submission: ReplySubmission, request: Request,
+                               system: ChannelSystem = caller) -> QuestionAccepted:
+        """That the first written reply to a web, e-mail or letter question went out, from the system that sent
+        it (website, mail or post); 202 once it is durable in the contacts stream. The norms time it from the
+        question's received_at. The same reply sent again (the same ``id``) gets the first answer."""
+        require_channel(system, Channel(submission.channel), "first replies")
+        accepted, replayed = await handlers.accept_reply(
+            submission, publisher=request.app.state.publisher, source=source,
+            now=dt.datetime.now(dt.timezone.utc), window=window, memory=memory)
+        if not replayed:
+            metrics.REPLIES_ACCEPTED.labels(channel=submission.channel).inc()
+        log.info("reply_replayed" if replayed else "reply_accepted", event_id=accepted.event_id, system=system)
+        return accepted
+
     add_health_endpoints(app, lambda: app.state.publisher.unready_reason(), info.version)
 
     return app
@@ -237,6 +259,15 @@ _REPORT_RESPONSES: dict[int | str, dict] = {
 }
 
 
+_REPLY_RESPONSES: dict[int | str, dict] = {
+    202: {"description": "Accepted: the reply's event is durable in the contacts stream. The same reply sent "
+          "again (the same id) gets this same answer."},
+    422: {"description": "The report breaks a rule of this document, its sent_at lies outside the intake's "
+          "window, or its id came with another body before; `errors` names each field at fault."},
+    503: _QUESTION_RESPONSES[503],
+}
+
+
 _SCORE_RESPONSES: dict[int | str, dict] = {
     202: {"description": "Accepted: the score is durable in the contacts stream. The same response sent again "
           "(the same response_id) gets this same answer."},
@@ -259,10 +290,7 @@ def _add_intake_problems(app: FastAPI, version: str) -> None:
     def unprocessable(field: str, reason: str) -> Response:
         return problem_response(problem(422, f"{field}: {reason}", [FieldProblem(field=field, reason=reason)]), version)
 
-    async def invalid_identifier(request: Request, exc: InvalidIdentifier) -> Response:
-        return unprocessable(exc.field, exc.reason)
-
-    async def implausible_time(request: Request, exc: ImplausibleTime) -> Response:
+    async def field_refused(request: Request, exc: FieldRefused) -> Response:
         return unprocessable(exc.field, exc.reason)
 
     async def key_reused(request: Request, exc: IdempotencyKeyReused) -> Response:
@@ -275,7 +303,6 @@ def _add_intake_problems(app: FastAPI, version: str) -> None:
         return problem_response(problem(503, "The question was not accepted; try again."), version,
                                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-    app.add_exception_handler(InvalidIdentifier, invalid_identifier)
-    app.add_exception_handler(ImplausibleTime, implausible_time)
+    app.add_exception_handler(FieldRefused, field_refused)
     app.add_exception_handler(IdempotencyKeyReused, key_reused)
     app.add_exception_handler(PublishFailed, unavailable)

@@ -32,3 +32,8 @@ COUNTER_REPORTS_ACCEPTED = Counter(
     "Queue-ticketing and appointment systems' reports accepted into the contacts stream (a resend not counted).",
     ["type"],
 )
+REPLIES_ACCEPTED = Counter(
+    "loket_intake_first_replies_accepted_total",
+    "First written replies reported, by channel of the question (a report sent again is not counted).",
+    ["channel"],
+)

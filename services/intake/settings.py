@@ -4,6 +4,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from plumbing.api import ApiSettings
 from plumbing.settings import DEVELOPMENT_SECRET, KafkaSettings, PseudonymSettings
+from schemas.contacts import ATTACHMENT_MAX_BYTES
 from services.intake.auth import DEVELOPMENT_TOKENS, ChannelSystem
 
 __all__ = ["DEVELOPMENT_SECRET", "IntakeSettings"]  # the key's definition is shared: plumbing.settings
@@ -53,6 +54,11 @@ class IntakeSettings(KafkaSettings, ApiSettings, PseudonymSettings):
         10 * 1024 * 1024, ge=1024,
         description="Largest e-mail the SMTP receiver takes, in bytes (attachments included); a larger one is "
         "refused with 552, which the sender's mail server reports back to the sender.",
+    )
+    intake_attachment_max_bytes: int = Field(
+        ATTACHMENT_MAX_BYTES, ge=0, le=ATTACHMENT_MAX_BYTES,
+        description="Largest attachment a question may refer to, in bytes (its size_bytes); a larger one is a 422. "
+        "At most the 25 MiB the API's schema allows.",
     )
     intake_tokens: dict[ChannelSystem, SecretStr] = Field(
         DEVELOPMENT_TOKENS,

@@ -71,22 +71,19 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         _keep_report_rules(body)  # and party keep their rules
         return
     if "response_id" in body:  # a satisfaction score: its response id belongs to one score, its time in the window
-        _keep_score_rules(body)
+        _fresh_id_and_time(body, "response_id", "scored_at")
         return
-    received_at = body.get("received_at")
-    if isinstance(received_at, str) and RFC3339_PATTERN.match(received_at):
-        body["received_at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    if "contact_id" in body:  # a first reply: its id belongs to one reply, its time in the window
+        _fresh_id_and_time(body, "id", "sent_at")
+        return
+    _fresh_id_and_time(body, "-", "received_at")  # a question has no id of its own
     party = body.get("party")
     if isinstance(party, dict):
         _keep_identifier_rules(party)
 
 
 def _keep_report_rules(report: dict[str, Any]) -> None:
-    if isinstance(report.get("id"), str) and REPORT_ID.match(report["id"]):
-        report["id"] = f"schemathesis-{uuid.uuid4()}"
-    at = report.get("at")
-    if isinstance(at, str) and RFC3339_PATTERN.match(at):
-        report["at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    _fresh_id_and_time(report, "id", "at")
     caller = report.get("caller")
     if isinstance(caller, str) and PHONE.match(caller) and not _dialable(caller):
         report["caller"] = "06 12345678"
@@ -94,12 +91,13 @@ def _keep_report_rules(report: dict[str, Any]) -> None:
         _keep_identifier_rules(report["party"])
 
 
-def _keep_score_rules(score: dict[str, Any]) -> None:
-    if isinstance(score.get("response_id"), str) and REPORT_ID.match(score["response_id"]):
-        score["response_id"] = f"schemathesis-{uuid.uuid4()}"
-    scored_at = score.get("scored_at")
-    if isinstance(scored_at, str) and RFC3339_PATTERN.match(scored_at):
-        score["scored_at"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+def _fresh_id_and_time(body: dict[str, Any], id_field: str, time_field: str) -> None:
+    """An id of one body only, and a time in the intake's window, where schemathesis made valid ones."""
+    if isinstance(body.get(id_field), str) and REPORT_ID.match(body[id_field]):
+        body[id_field] = f"schemathesis-{uuid.uuid4()}"
+    when = body.get(time_field)
+    if isinstance(when, str) and RFC3339_PATTERN.match(when):
+        body[time_field] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
 
 
 def _keep_identifier_rules(party: dict[str, Any]) -> None:

@@ -27,6 +27,10 @@ DOORS = {
                                          "queue": "algemeen", "at": NOW}, "telephony"),
     "counter-report": ("/v1/counter-reports", {"id": "qm-auth-1", "type": "issued", "ticket": "A012",
                                                "queue": "burgerzaken", "at": NOW}, "counter"),
+    "email-reply": ("/v1/first-replies", {"id": "antw-1", "contact_id": "c-1", "channel": "email", "sent_at": NOW},
+                    "mail"),
+    "letter-reply": ("/v1/first-replies", {"id": "brief-1", "contact_id": "c-2", "channel": "letter"}, "post"),
+    "web-reply": ("/v1/first-replies", {"id": "web-1", "contact_id": "c-3", "channel": "web"}, "website"),
     "score": ("/v1/satisfaction-scores", {"response_id": "kto-auth-1", "contact_id": "c-1", "channel": "phone",
                                           "score": 8, "scored_at": NOW}, "survey"),
 }
