@@ -1,14 +1,18 @@
-"""The ``loket`` command: the local stack, the database, each service, all services, and the demo."""
+"""The ``loket`` command: the local stack, the database, each service, all services, the simulator and the demo."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from plumbing.logging import configure_logging
 from plumbing.settings import StackSettings
+
+if TYPE_CHECKING:
+    from loket.simulator.command import Options as SimulatorOptions
 
 cli = typer.Typer(help="Loket: one-desk contact-center routing and case management.", no_args_is_help=True)
 stack_cli = typer.Typer(help="The local stack: a real Kafka (KRaft) and PostgreSQL.", no_args_is_help=True)
@@ -170,17 +174,84 @@ def run() -> None:
     raise typer.Exit(supervisor.wait())
 
 
+def _simulator_options(seed: int, agents: int, rate: float, start: str, duration: str, speed: str,
+                       **more: object) -> "SimulatorOptions":
+    """The simulator's options from the command line; a wrong one is one line on stderr."""
+    import datetime as dt
+
+    from loket.simulator.command import Options, parse_duration, parse_speed
+
+    try:
+        return Options(seed=seed, agents=agents, rate=rate, start=dt.time.fromisoformat(start),
+                       duration=parse_duration(duration), speed=parse_speed(speed), **more)  # type: ignore[arg-type]
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+_SEED = typer.Option(7, help="The same seed gives the same day: the same requests in the same order.")
+_AGENTS = typer.Option(10, min=1, help="Agents answering the phone; fewer make longer waits and more abandons.")
+_RATE = typer.Option(1.0, min=0.0, help="Multiplies every channel's arrivals (2: twice as busy a day).")
+_START = typer.Option("08:00", help="Simulated time of day the run begins (HH:MM, Europe/Amsterdam).")
+
+
+@cli.command()
+def simulate(
+    seed: int = _SEED,
+    agents: int = _AGENTS,
+    rate: float = _RATE,
+    start: str = _START,
+    duration: str = typer.Option("9h", help="How much of the day to simulate: 9h, 30m, 1h30m, or minutes."),
+    speed: str = typer.Option("120", help="Simulated seconds per real second (120: a 9-hour day in 4.5 "
+                              "minutes; 1: real time), or max: as fast as possible."),
+    direct: bool = typer.Option(False, "--direct", help="Straight onto the contacts topic, as the events the "
+                                "intake would make (load tests); by default through the intake's API."),
+    intake: str | None = typer.Option(None, show_default=False, help="The intake's URL; by default "
+                                      "http://LOKET_INTAKE_HOST:LOKET_INTAKE_PORT."),
+    date: str | None = typer.Option(None, show_default=False, help="Replay this past day (YYYY-MM-DD, within "
+                                    "the intake's 30 days) with its own times: the same seed then gives the same "
+                                    "events, ids and all."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Send nothing: print each request as a JSON line."),
+) -> None:
+    """A realistic day of Zeventerpen on every channel, through the intake, with the simulator's figures."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from loket.simulator.command import run_simulate
+
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        _fail(f"not a date: {date!r} (say 2026-05-12)")
+    options = _simulator_options(seed, agents, rate, start, duration, speed, direct=direct, intake=intake, date=day,
+                                 dry_run=dry_run)
+    configure_logging(level="warning")
+    try:
+        code = run_simulate(options, Console(stderr=dry_run))
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        code = 130
+    raise typer.Exit(code)
+
+
 @cli.command()
 def demo(
-    questions: int = typer.Option(60, help="How many simulated questions to send."),
-    keep_running: bool = typer.Option(True, help="Keep everything up after the burst, until Ctrl-C."),
+    seed: int = _SEED,
+    agents: int = _AGENTS,
+    rate: float = _RATE,
+    start: str = typer.Option("09:00", help="Simulated time of day the run begins (HH:MM, Europe/Amsterdam)."),
+    duration: str = typer.Option("1h", help="How much of the day to simulate: 1h, 30m, 1h30m, or minutes."),
+    speed: str = typer.Option("60", help="Simulated seconds per real second (60: the hour in a minute), or max."),
+    keep_running: bool = typer.Option(True, help="Keep everything up after the simulated run, until Ctrl-C."),
     run_dir: Path | None = typer.Option(None, show_default=False, help="Folder for the services' logs (logs/); "
                                         "by default the state folder, LOKET_STATE_DIR."),
 ) -> None:
-    """Stack up, all services, a burst of simulated questions, and where to look."""
+    """Stack up, all services, a simulated hour of Zeventerpen through the intake, and where to look."""
     from loket.demo import run_demo
 
-    raise typer.Exit(run_demo(questions=questions, keep_running=keep_running, run_dir=run_dir))
+    simulated = _simulator_options(seed, agents, rate, start, duration, speed)
+    raise typer.Exit(run_demo(simulated, keep_running=keep_running, run_dir=run_dir))
 
 
 def main() -> None:

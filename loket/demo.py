@@ -1,9 +1,11 @@
-"""``loket demo``: the stack, all services, a burst of simulated questions, and where to look."""
+"""``loket demo``: the stack, all services, a simulated hour of Zeventerpen through the intake, how its questions
+were decided, and where to look."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import signal
 import time
 from collections import Counter
@@ -14,10 +16,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
-from loket import simulator, stack
+from loket import stack
+from loket.simulator.command import AMSTERDAM, Options, deliver, prepare
+from loket.simulator.exceptions import SimulatorError
+from loket.simulator.show import figures_table, sent_summary
 from loket.supervisor import Supervisor
 from plumbing.deadletters import RawRecord, Refused, decode_event
 from plumbing.kafka import ensure_topics, open_reader
@@ -28,6 +32,7 @@ from schemas.topics import DECISIONS, FIXED_TOPICS
 from services.case.app import migrate_database
 from services.case.auth import mint_token
 from services.case.settings import CaseSettings
+from services.intake.auth import ChannelSystem
 from services.intake.settings import IntakeSettings
 from services.norms.settings import NormsSettings
 
@@ -39,10 +44,12 @@ DEMO_DEPARTMENT = "openbare-ruimte"
 SHOWN = 8
 
 
-def ask_command(host: str, port: int) -> str:
-    """The curl that asks a question of your own, in lines of at most 80 columns so it survives being copied
-    from a narrow terminal. The README shows it for the default address; a test keeps the two equal."""
+def ask_command(host: str, port: int, token: str) -> str:
+    """The curl that asks a question of your own as the website (``token`` is its channel system's), in lines of
+    at most 80 columns so it survives being copied from a narrow terminal. The README shows it for the default
+    address and the development token; a test keeps the two equal."""
     return (f"curl -s -X POST http://{host}:{port}/v1/questions \\\n"
+            f"     -H 'authorization: Bearer {token}' \\\n"
             "     -H 'content-type: application/json' \\\n"
             """     -d '{"channel":"web","text":"mijn kliko is kapot",\n"""
             """          "party":{"bsn":"111222333"}}'""")
@@ -59,8 +66,9 @@ def demo_token() -> str:
     return mint_token(CaseSettings(), "demo-medewerker", [DEMO_DEPARTMENT])
 
 
-def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) -> int:
-    """``run_dir``: the services' logs; the state folder unless given."""
+def run_demo(simulated: Options, keep_running: bool, run_dir: Path | None = None) -> int:
+    """``simulated``: the simulator's run through the intake; ``run_dir``: the services' logs, the state folder
+    unless given."""
     configure_logging(level="warning")
     settings = StackSettings()
     run_dir = run_dir or settings.state_dir
@@ -70,9 +78,9 @@ def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) ->
     try:
         before = asyncio.run(stack.status(settings))
         demo_started = tuple(component.name for component in before.components if not component.running)
-        return _run(settings, supervisor, run_dir / "logs", questions, keep_running)
-    except stack.StackError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        return _run(settings, supervisor, run_dir / "logs", simulated, keep_running)
+    except (stack.StackError, SimulatorError) as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -81,12 +89,13 @@ def run_demo(questions: int, keep_running: bool, run_dir: Path | None = None) ->
         _stop(settings, supervisor, demo_started)
 
 
-def _run(settings: StackSettings, supervisor: Supervisor, log_dir: Path, questions: int, keep_running: bool) -> int:
+def _run(settings: StackSettings, supervisor: Supervisor, log_dir: Path, simulated: Options,
+         keep_running: bool) -> int:
     _print_plain(str(asyncio.run(stack.up(settings))))  # as `loket stack status` says it
     asyncio.run(migrate_database(CaseSettings()))
     asyncio.run(ensure_topics(settings, FIXED_TOPICS))
     supervisor.start()
-    return asyncio.run(_demo(settings, supervisor, log_dir, questions, keep_running))
+    return asyncio.run(_demo(settings, supervisor, log_dir, simulated, keep_running))
 
 
 def _print_plain(text: str) -> None:
@@ -118,7 +127,7 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, count: int,
+async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, simulated: Options,
                 keep_running: bool) -> int:
     intake, norms = IntakeSettings(), NormsSettings()
     intake_url = f"http://{intake.intake_host}:{intake.intake_port}"
@@ -127,22 +136,45 @@ async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, 
         for name, url in (("intake", intake_url), ("norms", f"http://{norms.norms_host}:{norms.norms_port}")):
             if not await _wait_healthy(client, f"{url}/health", name, log_dir):
                 return 1
-        decisions = await open_reader(settings, DECISIONS, from_end=True)
-        parse = _DecisionParser()
-        try:
-            sent = await _send(client, count)
-            seen = await _collect(decisions, parse, set(sent), timeout=60)
-            _report(sent, seen, parse.skipped)
-            if len(seen) != len(sent):
-                console.print(f"[red]{len(sent) - len(seen)} questions were not decided in 60s[/red]; "
-                              f"see the router's log, {log_dir / 'router.log'}", soft_wrap=True)
-                return 1
-            _where_to_look(log_dir)
-            if keep_running:
-                return await _follow(decisions, parse, supervisor)
-        finally:
-            await decisions.stop()
+    decisions = await open_reader(settings, DECISIONS, from_end=True)
+    parse = _DecisionParser()
+    try:
+        asked = await _simulate(simulated, intake)
+        if asked is None:
+            return 1
+        seen = await _collect(decisions, parse, set(asked), timeout=60)
+        _report(asked, seen, parse.skipped)
+        if len(seen) != len(asked):
+            console.print(f"[red]{len(asked) - len(seen)} questions were not decided in 60s[/red]; "
+                          f"see the router's log, {log_dir / 'router.log'}", soft_wrap=True)
+            return 1
+        _where_to_look(log_dir)
+        if keep_running:
+            return await _follow(decisions, parse, supervisor)
+    finally:
+        await decisions.stop()
     return 0
+
+
+async def _simulate(simulated: Options, intake: IntakeSettings) -> dict[str, dict] | None:
+    """The simulated run through the intake, and its figures; the questions the intake took, by contact id
+    (None when it refused some)."""
+    run = prepare(simulated, dt.datetime.now(AMSTERDAM))
+    if not run.day.posts:
+        console.print("the simulated run has no contacts: choose another --start or a longer --duration")
+        return {}
+    console.print(f"simulating {run.title} at {_speed(simulated.speed)}, through the intake", soft_wrap=True,
+                  highlight=False)
+    sent = await deliver(run.day, run.timeline, intake, console, direct=False)
+    console.print(figures_table(run.day.figures, run.title))
+    if not sent.ok:
+        _print_plain(sent_summary(sent))
+        return None
+    return {sent.contact_of[post.key]: dict(post.body) for post in run.day.posts if post.key in sent.contact_of}
+
+
+def _speed(speed: float | None) -> str:
+    return "full speed" if speed is None else f"{speed:g} times real time"
 
 
 class _DecisionParser:
@@ -202,18 +234,6 @@ async def _wait_healthy(client: httpx.AsyncClient, url: str, name: str, log_dir:
     console.print(f"[red]{name} did not come up in {timeout:.0f}s[/red]; see its log, {log_dir / f'{name}.log'}",
                   soft_wrap=True)
     return False
-
-
-async def _send(client: httpx.AsyncClient, count: int) -> dict[str, dict]:
-    sent: dict[str, dict] = {}
-    with Progress(console=console) as progress:
-        task = progress.add_task("sending questions", total=count)
-        for body in simulator.questions(count):
-            response = await client.post("/v1/questions", json=body)
-            response.raise_for_status()
-            sent[response.json()["contact_id"]] = body
-            progress.advance(task)
-    return sent
 
 
 async def _collect(
@@ -278,7 +298,7 @@ def _where_to_look(log_dir: Path) -> None:
   the stack        loket stack status
 
 [bold]Ask a question of your own[/bold]""", soft_wrap=True, highlight=False)
-    _print_plain(ask_command(intake.intake_host, intake.intake_port))
+    _print_plain(ask_command(intake.intake_host, intake.intake_port, intake.token(ChannelSystem.WEBSITE)))
     cases = CaseSettings()
     console.print(f"""
 [bold]The back office[/bold] (a token of a worker of {DEMO_DEPARTMENT}, from `loket token`; API docs at

@@ -1,21 +1,26 @@
-"""The README's demo command, end to end: a burst of questions, every one decided, nothing left behind, and
-output a newcomer can read and copy from an 80-column terminal."""
+"""The README's demo command, end to end: a simulated run through the intake, every question decided, nothing
+left behind, and output a newcomer can read and copy from an 80-column terminal."""
 
+import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from loket import simulator
+from loket.simulator import Door, Scenario, simulate
+from loket.simulator.command import AMSTERDAM
+from plumbing.organisation import load_organisation
 from plumbing.settings import StackSettings
 from tests.readme import code_block
 from tests.realstack import http_ports
 
 pytestmark = pytest.mark.e2e
 
-QUESTIONS = 30  # with the simulator's seed, questions repeat among the first 8 sent
+#: Ten busy minutes at full speed: some thirty questions, some of them asked twice.
+DEMO = ["--start", "09:00", "--duration", "10m", "--speed", "max"]
 DEFAULT_INTAKE = "http://127.0.0.1:8080/"
 
 
@@ -27,12 +32,14 @@ def test_demo_decides_every_question_and_leaves_no_process_or_folder_behind(env,
     user_state = StackSettings().state_dir
     before = _entries(user_state / "logs")
 
-    result = subprocess.run([sys.executable, "-m", "loket", "demo", "--questions", str(QUESTIONS),
+    result = subprocess.run([sys.executable, "-m", "loket", "demo", *DEMO,
                              "--no-keep-running", "--run-dir", str(tmp_path / "run")],
                             env=demo_env, capture_output=True, text=True, timeout=240)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f"{QUESTIONS} of {QUESTIONS} questions decided" in result.stdout
+    decided = re.search(r"^(\d+) of (\d+) questions decided$", result.stdout, re.MULTILINE)
+    assert decided and decided[1] == decided[2] and int(decided[2]) > 8, result.stdout[-3000:]
+    assert "phone: calls offered (10 agents)" in result.stdout  # the simulator's own figures
     assert not _children_running(marker)  # the services it started are gone; the session's stack stays
     lines = result.stdout.splitlines()
     stack_status = subprocess.run([sys.executable, "-m", "loket", "stack", "status"], env=demo_env,
@@ -53,18 +60,26 @@ def _assert_table_shows_different_questions_under_english_headers(lines: list[st
     [header] = [line for line in lines if line.startswith("┃")]
     assert [cell.strip() for cell in header.strip("┃").split("┃")] == \
         ["channel", "question", "outcome", "subject", "department"]
-    questions = _question_column(lines)
-    sent = {_unspaced(body["text"]) for body in simulator.questions(QUESTIONS)}
+    questions = _question_column(lines[lines.index(header):])
+    sent = {_unspaced(post.body["text"]) for post in _simulated().posts if post.door is Door.QUESTIONS}
     assert set(questions) <= sent, questions  # each read back whole: nothing cut off
     assert len(questions) == min(8, len(sent))
     assert len(set(questions)) == len(questions), f"a question is shown twice: {questions}"
 
 
+def _simulated():
+    """The run the demo simulated: its questions are the same whatever the day (only their ids are the run's)."""
+    start = dt.datetime.combine(dt.date.today(), dt.time(9, 0), tzinfo=AMSTERDAM)
+    return simulate(Scenario(start=start, duration=dt.timedelta(minutes=10), seed=7, agents=10), load_organisation())
+
+
 def _question_column(lines: list[str]) -> list[str]:
-    """The question of each row of the demo's table, without its spaces: the table wraps and folds it over
-    lines, and the parts are joined again."""
+    """The question of each row of the demo's table (its lines from its header on), without its spaces: the
+    table wraps and folds it over lines, and the parts are joined again."""
     rows: list[str] = []
     for line in lines:
+        if line.startswith("└"):
+            break
         if not line.startswith("│"):
             continue
         channel, question = (cell.strip() for cell in line.split("│")[1:3])

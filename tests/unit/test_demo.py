@@ -10,13 +10,17 @@ from loket.demo import ask_command, department_column, one_per_question
 from schemas import DecisionData
 from schemas.contacts import Channel
 from schemas.decisions import Outcome
+from services.intake.auth import ChannelSystem, development_token
 from services.intake.settings import IntakeSettings
 from tests.readme import code_block
 
 
+WEBSITE_TOKEN = development_token(ChannelSystem.WEBSITE)
+
+
 def _default_ask_command() -> str:
     fields = IntakeSettings.model_fields
-    return ask_command(fields["intake_host"].default, fields["intake_port"].default)
+    return ask_command(fields["intake_host"].default, fields["intake_port"].default, WEBSITE_TOKEN)
 
 
 def test_readme_shows_the_curl_the_demo_suggests_for_the_default_address():
@@ -24,19 +28,20 @@ def test_readme_shows_the_curl_the_demo_suggests_for_the_default_address():
 
 
 def test_suggested_curl_fits_an_80_column_terminal_even_with_a_long_address():
-    for command in (_default_ask_command(), ask_command("127.0.0.1", 65535)):
+    for command in (_default_ask_command(), ask_command("127.0.0.1", 65535, WEBSITE_TOKEN)):
         assert max(len(line) for line in command.splitlines()) <= 80, command
 
 
-def test_suggested_curl_pasted_to_a_shell_posts_the_question_as_json():
+def test_suggested_curl_pasted_to_a_shell_posts_the_question_as_json_as_the_website():
     # The shell's own reading of the pasted lines: a stand-in `curl` prints the words it would get.
     script = "curl() { printf '%s\\0' \"$@\"; }\n" + code_block("curl ") + "\n"
     words = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.split("\0")[:-1]
     assert words[:4] == ["-s", "-X", "POST", "http://127.0.0.1:8080/v1/questions"]
-    assert words[4:6] == ["-H", "content-type: application/json"]
-    assert words[6] == "-d"
-    assert json.loads(words[7]) == {"channel": "web", "text": "mijn kliko is kapot", "party": {"bsn": "111222333"}}
-    assert len(words) == 8
+    assert words[4:6] == ["-H", f"authorization: Bearer {WEBSITE_TOKEN}"]
+    assert words[6:8] == ["-H", "content-type: application/json"]
+    assert words[8] == "-d"
+    assert json.loads(words[9]) == {"channel": "web", "text": "mijn kliko is kapot", "party": {"bsn": "111222333"}}
+    assert len(words) == 10
 
 
 def test_decisions_shown_are_the_first_of_each_different_question():
