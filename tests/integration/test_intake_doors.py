@@ -1,6 +1,6 @@
-"""The phone door and the satisfaction scores on the real stack: a telephony platform's reports and a survey
-tool's scores, posted over HTTP to a running ``loket intake``, become their events on the real contacts topic,
-in order and each once."""
+"""The doors on the real stack: a telephony platform's and a counter system's reports, a survey tool's scores,
+web-form and letter questions with their attachments, and their first replies, posted over HTTP to a running
+``loket intake``, become their events on the real contacts topic, in order and each once."""
 
 from __future__ import annotations
 
@@ -100,3 +100,40 @@ async def test_a_counter_visits_reports_become_its_events_in_order_and_each_once
     assert [e["type"].rsplit(".", 1)[1] for e in events] == ["appointment-booked", "appointment-arrived",
                                                              "appointment-called", "appointment-served"]
     assert [e["id"] for e in events] == [a.json()["event_id"] for a in answers]
+
+
+async def test_web_and_letter_questions_with_attachments_and_their_first_replies_reach_the_topic(service, topics):
+    port = free_port()
+    process = service("intake", LOKET_INTAKE_PORT=str(port), LOKET_PSEUDONYM_SECRET=SECRET)
+    url = f"http://127.0.0.1:{port}"
+    await wait_healthy(url, process=process)
+    photo = {"url": "https://formulieren.zeventerpen.nl/bijlagen/7d1e", "name": "kliko.jpg",
+             "media_type": "image/jpeg", "size_bytes": 2_400_000}
+    scan = {"url": "https://dms.zeventerpen.nl/documenten/9f1c", "name": "brief.pdf", "media_type": "application/pdf",
+            "size_bytes": 310_000}
+    web_form = {"channel": "web", "text": "Mijn kliko is kapot", "party": {"bsn": "111222333"},  # DigiD's BSN
+                "attachments": [photo]}
+    letter = {"channel": "letter", "text": "Bezwaar tegen de aanslag", "attachments": [scan],
+              "received_at": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)).isoformat()}
+    async with httpx.AsyncClient(base_url=url, timeout=15, auth=ChannelSystemAuth()) as client:
+        asked = [await client.post("/v1/questions", json=body, headers={"Idempotency-Key": f"form-{n:04}"})
+                 for n, body in enumerate((web_form, letter))]
+        assert [a.status_code for a in asked] == [202, 202], [a.text for a in asked]
+        replies = [{"id": f"antw-{n}", "contact_id": a.json()["contact_id"], "channel": channel}
+                   for n, (a, channel) in enumerate(zip(asked, ("web", "letter")))]
+        replied = [await client.post("/v1/first-replies", json=body) for body in replies]
+        assert [r.status_code for r in replied] == [202, 202], [r.text for r in replied]
+        too_big = await client.post("/v1/questions", json={**letter, "attachments": [{**scan, "size_bytes": 3e7}]})
+        assert too_big.status_code == 422 and too_big.json()["errors"][0]["field"] == "attachments.0.size_bytes"
+
+    records = await topics.read(CONTACTS, until=lambda rs: len(rs) >= 4)
+    assert await topics.count(CONTACTS) == 4
+    by_id = {event["id"]: event for event in (json.loads(r.value) for r in records)}
+    web_event, letter_event = (by_id[a.json()["event_id"]] for a in asked)
+    assert web_event["data"]["attachments"] == [photo] and letter_event["data"]["attachments"] == [scan]
+    assert web_event["data"]["party"]["pseudonym"] == pseudonym(SECRET.encode(), "bsn", "111222333")
+    for answer, reply in zip(replied, replies):
+        event = by_id[answer.json()["event_id"]]
+        assert event["type"] == "nl.loket.contacts.first-reply-sent" and event["data"]["contact_id"] == reply[
+            "contact_id"]
+    assert all(b"111222333" not in (r.key or b"") for r in records)

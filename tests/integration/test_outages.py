@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -18,10 +19,11 @@ from services.case.settings import CaseSettings
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
 from tests.crash.test_router_crash import PARTIES, ask
+from tests.integration.test_intake_mail import deliver, mail
 from tests.integration.test_router_rules import by_contact, question
 from tests.builders import ChannelSystemAuth
 from tests.realstack import (Topics, decisions_counted, deployment_env, deployment_on, eventually, health,
-                             http_ports, readiness)
+                             http_ports, listening_port, readiness)
 
 pytestmark = pytest.mark.integration
 QUESTION = {"channel": "web", "text": "Mijn kliko is kapot"}
@@ -30,11 +32,13 @@ PUBLISH_TIMEOUT = 2.0
 OUTAGE = 60
 
 
-async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_again_when_it_is_back(
+async def test_every_door_refuses_at_once_while_the_broker_is_away_and_takes_again_when_it_is_back(
         throwaway_stack):
     await stack.up(throwaway_stack)
+    smtp = listening_port()
     settings = IntakeSettings(kafka_bootstrap=throwaway_stack.kafka_bootstrap, topic_prefix="outage.",
-                              topic_partitions=1, intake_publish_timeout_seconds=PUBLISH_TIMEOUT)
+                              topic_partitions=1, intake_publish_timeout_seconds=PUBLISH_TIMEOUT,
+                              intake_smtp_port=smtp)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake",
@@ -52,6 +56,10 @@ async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_a
                 assert away.headers["api-version"] == API_VERSION and int(away.headers["retry-after"]) > 0
                 for _ in range(3):  # more refusals: no more lines
                     assert (await client.post("/v1/questions", json=QUESTION)).status_code == 503
+                for path, body in every_door(0):  # every door: 503 with Retry-After, the mail door 451
+                    refused = await client.post(path, json=body)
+                    assert (refused.status_code, refused.headers.get("retry-after")) == (503, "5"), (path, refused.text)
+                assert (await asyncio.to_thread(deliver_mail, smtp, 0))[0] == 451
                 not_ready = await client.get("/health/ready")
                 assert not_ready.status_code == 503 and not_ready.json()["detail"] == "not ready: broker unreachable"
                 assert (await client.get("/health/live")).status_code == 200
@@ -63,9 +71,36 @@ async def test_the_intake_answers_503_at_once_while_the_broker_is_away_and_202_a
 
                 await eventually(accepted_again, timeout=120, interval=1.0)
                 assert (await client.get("/health/ready")).json() == {"status": "ready"}
+                for path, body in every_door(1):  # each sent again until taken, as its system would on a 503
+                    async def taken(path: str = path, body: dict = body) -> bool:
+                        return (await client.post(path, json=body)).status_code == 202
+
+                    await eventually(taken, timeout=60, interval=1.0)
+
+                async def mail_taken() -> bool:
+                    return (await asyncio.to_thread(deliver_mail, smtp, 1))[0] == 250
+
+                await eventually(mail_taken, timeout=60, interval=1.0)
 
     about_it = [line["event"] for line in told if line.get("dependency") == "broker"]
     assert about_it == ["dependency_unavailable", "dependency_available_again"], told
+
+
+def every_door(n: int) -> list[tuple[str, dict]]:
+    """One valid body for each HTTP door but the questions', the ``n``th of its kind."""
+    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    return [("/v1/call-reports", {"id": f"cti-{n}", "type": "queued", "call": f"call-{n}", "queue": "kcc", "at": now}),
+            ("/v1/counter-reports", {"id": f"qm-{n}", "type": "issued", "ticket": f"A{n:03}", "queue": "balie",
+                                     "at": now}),
+            ("/v1/satisfaction-scores", {"response_id": f"kto-{n}", "contact_id": "c-1", "channel": "phone",
+                                         "score": 8}),
+            ("/v1/first-replies", {"id": f"antw-{n}", "contact_id": "c-2", "channel": "email"})]
+
+
+def deliver_mail(port: int, n: int) -> tuple[int, str]:
+    """An e-mail question with a real SMTP client; the receiver's answer to its DATA."""
+    return deliver(port, mail("j.jansen@example.nl", "Kliko kapot", "Mijn kliko is kapot.",
+                              Message_ID=f"<outage-{n}@example.nl>"))
 
 
 @dataclass
