@@ -14,7 +14,7 @@ import httpx
 from rich.console import Console
 
 from loket.simulator.day import simulate
-from loket.simulator.doors import IntakeDoors, KafkaDoors
+from loket.simulator.doors import Doors, IntakeDoors, KafkaDoors
 from loket.simulator.exceptions import IntakeUnreachable, SimulatorError
 from loket.simulator.model import Day, Post, Scenario
 from loket.simulator.send import Sent, send
@@ -153,23 +153,26 @@ async def deliver(day: Day, timeline: Timeline, settings: IntakeSettings, consol
                   intake: str | None = None) -> Sent:
     """Send the day through the intake at ``intake`` (its settings' address by default) or straight to Kafka,
     with a progress bar."""
+    if direct:
+        doors = await KafkaDoors.open(settings)
+        try:
+            return await _with_progress(day, timeline, doors, console, "sending to Kafka")
+        finally:
+            await doors.close()
+    url = intake or f"http://{settings.intake_host}:{settings.intake_port}"
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        await _answering(client)
+        return await _with_progress(day, timeline, IntakeDoors(client, settings), console, "sending")
+
+
+async def _with_progress(day: Day, timeline: Timeline, doors: Doors, console: Console, what: str) -> Sent:
     with progress(console) as bar:
-        task = bar.add_task("sending" if not direct else "sending to Kafka", total=len(day.posts),
-                            clock=f"{day.posts[0].at:%H:%M}" if day.posts else "")
+        task = bar.add_task(what, total=len(day.posts), clock=f"{day.posts[0].at:%H:%M}" if day.posts else "")
 
         def advanced(post: Post) -> None:
             bar.update(task, advance=1, clock=f"{post.at:%H:%M}")
 
-        if direct:
-            doors = await KafkaDoors.open(settings)
-            try:
-                return await send(day, timeline, doors, sent=advanced)
-            finally:
-                await doors.close()
-        url = intake or f"http://{settings.intake_host}:{settings.intake_port}"
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            await _answering(client)
-            return await send(day, timeline, IntakeDoors(client, settings), sent=advanced)
+        return await send(day, timeline, doors, sent=advanced)
 
 
 async def _answering(client: httpx.AsyncClient) -> None:

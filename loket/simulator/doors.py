@@ -13,7 +13,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
-from loket.simulator.exceptions import IntakeUnreachable, Refused
+from loket.simulator.exceptions import IntakeUnreachable, NotLetIn, Refused
 from loket.simulator.model import Door, Post
 from plumbing.deadletters import describe_validation_error
 from plumbing.kafka import Record, ensure_topics, event_record, send_all, start_producer, stop_client, topic_name
@@ -60,10 +60,13 @@ class IntakeDoors:
 
     def __init__(self, client: httpx.AsyncClient, settings: IntakeSettings) -> None:
         self._client = client
-        self._tokens = {system: settings.token(system) for system in ChannelSystem}
+        self._tokens = {system: token.get_secret_value() for system, token in settings.intake_tokens.items()}
 
     async def send(self, post: Post, body: dict[str, Any], now: dt.datetime) -> str:
-        headers = {"Authorization": f"Bearer {self._tokens[system_of(post)]}"}
+        system = system_of(post)
+        if system not in self._tokens:
+            raise NotLetIn(f"LOKET_INTAKE_TOKENS has no token of the {system.value} system, whose requests these are")
+        headers = {"Authorization": f"Bearer {self._tokens[system]}"}
         if post.key:
             headers["Idempotency-Key"] = post.key
         unavailable = failed = 0
@@ -79,6 +82,9 @@ class IntakeDoors:
                 continue
             if response.status_code == 202:
                 return str(response.json()["contact_id"])
+            if response.status_code in (401, 403):  # no request of this system will be taken: stop at once
+                raise NotLetIn(f"the intake did not let the {system.value} system in ({response.status_code}: "
+                               f"{_problem(response)}); give the simulator the intake's LOKET_INTAKE_TOKENS")
             if response.status_code != 503:
                 raise Refused(response.status_code, _problem(response))
             unavailable += 1
@@ -96,7 +102,8 @@ def _problem(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200]
     errors = problem.get("errors") or []
-    return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors) or str(problem.get("title", ""))
+    return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors) or str(problem.get("detail")
+                                                                                     or problem.get("title", ""))
 
 
 class KafkaDoors:

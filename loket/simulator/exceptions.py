@@ -9,6 +9,10 @@ class IntakeUnreachable(SimulatorError):
     """The intake did not answer, or kept answering that the contacts stream is away."""
 
 
+class NotLetIn(SimulatorError):
+    """The intake refused a channel system's token (401 or 403): none of that system's requests would be taken."""
+
+
 class Refused(SimulatorError):
     """The intake did not take a request; ``reason`` says why, naming fields, never their values."""
 

@@ -7,15 +7,17 @@ import functools
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from loket.simulator import Door, Post, Scenario, simulate
 from loket.simulator.command import Options, parse_duration, parse_speed, scenario
 from loket.simulator.curves import PHONE, arrivals
-from loket.simulator.doors import intake_event, system_of
-from loket.simulator.exceptions import Refused
+from loket.simulator.doors import IntakeDoors, intake_event, system_of
+from loket.simulator.exceptions import NotLetIn, Refused
 from loket.simulator.queue import Queue
 from loket.simulator.send import send
 from loket.simulator.texts import COUNTER_PRODUCTS, REPEAT_COMPLAINT, TEXTS, WEIGHTS
@@ -25,7 +27,8 @@ from schemas import QuestionData
 from schemas.contacts import REFERENCE_PATTERN
 from schemas.envelope import source_urn
 from schemas.intake import RFC3339_PATTERN
-from services.intake.auth import ChannelSystem
+from services.intake.auth import ChannelSystem, development_token
+from services.intake.settings import IntakeSettings
 from services.router.domain.classifier import Classifier
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -256,3 +259,47 @@ def test_a_replayed_day_has_the_same_ids_every_run_and_live_runs_have_their_own(
     assert scenario(replay, began) == scenario(replay, began + dt.timedelta(hours=1))
     assert scenario(replay, began).start == DAY
     assert scenario(Options(), began).run != scenario(Options(), began + dt.timedelta(seconds=1)).run
+
+
+def _intake(answer: Callable[[httpx.Request], httpx.Response]) -> tuple[IntakeDoors, list[httpx.Request]]:
+    """IntakeDoors on a stand-in intake: ``answer(request)`` gives each response; the requests are kept."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handle), base_url="http://intake")
+    return IntakeDoors(client, IntakeSettings()), seen
+
+
+def _first(door: Door, channel: str | None = None) -> Post:
+    return next(p for p in day().posts if p.door is door and (channel is None or p.body.get("channel") == channel))
+
+
+async def test_requests_carry_their_systems_token_and_a_question_its_idempotency_key():
+    doors, seen = _intake(lambda request: httpx.Response(202, json={"event_id": "e", "contact_id": "c-1",
+                                                                      "status": "accepted"}))
+    question, report = _first(Door.QUESTIONS, "web"), _first(Door.CALL_REPORTS)
+    assert await doors.send(question, {"channel": "web", "text": "x"}, DAY) == "c-1"
+    await doors.send(report, {}, DAY)
+    assert seen[0].url.path == "/v1/questions" and seen[1].url.path == "/v1/call-reports"
+    assert seen[0].headers["authorization"] == f"Bearer {development_token(ChannelSystem.WEBSITE)}"
+    assert seen[0].headers["idempotency-key"] == question.key
+    assert seen[1].headers["authorization"] == f"Bearer {development_token(ChannelSystem.TELEPHONY)}"
+    assert "idempotency-key" not in seen[1].headers  # a report's own id is its key
+
+
+async def test_a_refusal_names_the_field_a_stream_away_is_waited_for_and_a_wrong_token_stops_the_run():
+    refused, _ = _intake(lambda request: httpx.Response(
+        422, json={"title": "x", "errors": [{"field": "party.bsn", "reason": "not a valid BSN"}]}))
+    with pytest.raises(Refused, match="party.bsn: not a valid BSN"):
+        await refused.send(_first(Door.QUESTIONS), {}, DAY)
+    answers = iter([httpx.Response(503, headers={"Retry-After": "0"}, json={"title": "away"}),
+                    httpx.Response(202, json={"event_id": "e", "contact_id": "c-2", "status": "accepted"})])
+    waited, seen = _intake(lambda request: next(answers))
+    assert await waited.send(_first(Door.SCORES), {}, DAY) == "c-2" and len(seen) == 2
+    not_let_in, _ = _intake(lambda request: httpx.Response(401, json={"detail": "The bearer token is no channel "
+                                                                                 "system's."}))
+    with pytest.raises(NotLetIn, match="survey system"):
+        await not_let_in.send(_first(Door.SCORES), {}, DAY)
