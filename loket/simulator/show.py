@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from loket.simulator.figures import SERVICE_LEVEL_SECONDS, Figures, mean
@@ -16,13 +16,15 @@ class RateColumn(ProgressColumn):
     """Requests (each one event) per second, over the last half minute."""
 
     def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:>6,.0f} events/s", style="progress.data.speed")
+        return Text(f"{task.speed or 0:>5,.0f} events/s", style="progress.data.speed")
 
 
 def progress(console: Console) -> Progress:
     """A progress bar whose task has a ``clock`` field: the simulated time of the latest request."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                    TextColumn("simulated {task.fields[clock]}"), TimeElapsedColumn(), console=console)
+    whole = Column(no_wrap=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                    RateColumn(table_column=whole), TextColumn("simulated {task.fields[clock]}", table_column=whole),
+                    TimeElapsedColumn(), console=console)
 
 
 def figures_table(figures: Figures, title: str) -> Table:
