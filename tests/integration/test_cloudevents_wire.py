@@ -68,6 +68,8 @@ async def test_every_event_type_on_the_broker_is_a_structured_cloudevent_the_sdk
             assert (await client.post("/v1/counter-reports", json=report)).status_code == 202
         score = {"response_id": "w-6", "contact_id": "c-1", "channel": "phone", "score": 9}
         assert (await client.post("/v1/satisfaction-scores", json=score)).status_code == 202
+        reply = {"id": "w-7", "contact_id": "c-2", "channel": "web"}
+        assert (await client.post("/v1/first-replies", json=reply)).status_code == 202
 
     decisions = await topics.read(DECISIONS, until=lambda rs: len(rs) >= 2, timeout=90)
     complaint = next(d for d in (RoutingDecided.model_validate_json(r.value) for r in decisions) if d.data.case_id)
