@@ -29,11 +29,12 @@ CANCEL_SHARE = 0.2
 GC_YOUNGEST_THRESHOLD = 100_000
 
 
-def _tune_garbage_collection() -> None:
-    """Fewer cyclic collections for a stream service: a batch allocates thousands of short-lived models, which
-    reference counting frees; with the default threshold the collector runs every 700 allocations and walks
-    them again and again (bench/cases.py: some 15% more cases/s). What start-up made is frozen out of the
-    collector's sight, as it lives as long as the process."""
+def tune_garbage_collection() -> None:
+    """Fewer cyclic collections for a service: a batch (or a burst of requests) allocates thousands of short-lived
+    models, which reference counting frees; with the default threshold the collector runs every 700 allocations
+    and walks them again and again (bench/cases.py: some 15% more cases/s). What start-up made is frozen out of
+    the collector's sight, as it lives as long as the process: a full collection walking it took 44-53 ms in the
+    intake, holding up every request meanwhile (bench/intake.py). Call it once start-up has made its objects."""
     gc.freeze()
     gc.set_threshold(GC_YOUNGEST_THRESHOLD, *gc.get_threshold()[1:])
 
@@ -46,7 +47,7 @@ def run_until_signalled(serve: Callable[[SettingsT, asyncio.Event], Awaitable[No
     not unwind, a blocked event loop, an exit that hangs), it ends hard with ``FORCED_EXIT``; so does a second
     signal. ``Stopped`` from ``serve`` (asked to stop while waiting for a dependency) is a normal stop.
     """
-    _tune_garbage_collection()
+    tune_garbage_collection()
     timeout = settings.stop_timeout_seconds
     # A thread, not a task: it fires also when the event loop is blocked. A daemon, so it never holds up an exit.
     deadline = threading.Timer(timeout, _exit_hard, kwargs={"reason": "stop_timeout_exceeded",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from plumbing.lifecycle import tune_garbage_collection
 from plumbing.logging import configure_logging
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
@@ -18,8 +19,10 @@ REQUESTS_STOP_SHARE = 0.5
 def main() -> None:
     settings = IntakeSettings()
     configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    tune_garbage_collection()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.intake_host,
         port=settings.intake_port,
         log_level="warning",

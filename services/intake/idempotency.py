@@ -22,7 +22,7 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import structlog
 from pydantic import AwareDatetime, BaseModel, ValidationError
@@ -57,11 +57,19 @@ class RememberedKey(Frozen):
 Journal = Callable[[str, RememberedKey], None]
 
 
-@dataclass
-class _Entry:
+#: A key's first answer: the body's fingerprint (HMAC), when it expires (on ``clock``), event id and contact id.
+#: A plain tuple of strings and a float, which the cyclic collector stops tracking (a subclass, such as a
+#: NamedTuple, it keeps tracking): the memory holds tens of thousands of them, and a full collection walking
+#: them all held up every request (93 ms with 50,000 keys kept as objects with a future each; bench/intake.py).
+_Answered = tuple[str, float, str, str]
+_EXPIRES = 1
+
+
+class _InFlight(NamedTuple):
+    """A key whose first request is still publishing: a retry waits for its answer."""
+
     fingerprint: str
     answer: asyncio.Future[QuestionAccepted]
-    expires: float
 
 
 class IdempotencyMemory:
@@ -76,7 +84,8 @@ class IdempotencyMemory:
         self._secret = secret
         self._clock = clock
         self._wall = wall
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._answered: OrderedDict[str, _Answered] = OrderedDict()  # the oldest expiry first
+        self._in_flight: dict[str, _InFlight] = {}
         self.journal: Journal | None = None
         self._restored: asyncio.Event | None = None
         self._restore_wait = 0.0
@@ -106,23 +115,19 @@ class IdempotencyMemory:
                 unreadable += 1
                 continue
             left = (record.expires_at - wall).total_seconds()
-            if left > 0 and key not in self._entries:
-                remembered.append((record.expires_at, key, record, now + min(left, self._ttl)))
+            if left > 0 and key not in self._answered and key not in self._in_flight:
+                remembered.append((key, (record.body, now + min(left, self._ttl), record.event_id,
+                                         record.contact_id)))
         if unreadable:
             log.warning("idempotency_journal_records_unreadable", records=unreadable)
-        for _, key, record, expires in sorted(remembered, key=lambda item: item[0]):
-            answer = asyncio.get_running_loop().create_future()
-            answer.set_result(QuestionAccepted(event_id=record.event_id, contact_id=record.contact_id))
-            self._entries[key] = _Entry(record.body, answer, expires)
-        self._entries = OrderedDict(sorted(self._entries.items(), key=lambda item: item[1].expires))
-        while len(self._entries) > self._max_keys:
-            self._entries.popitem(last=False)
+        self._answered = OrderedDict(sorted([*self._answered.items(), *remembered], key=lambda item: item[1][_EXPIRES]))
+        self._forget_beyond_max()
         if self._restored is not None:
             self._restored.set()
         return len(remembered)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._answered) + len(self._in_flight)
 
     async def once(self, key: str, body_fingerprint: str, accept: Callable[[], Awaitable[QuestionAccepted]],
                    field: str = "header.Idempotency-Key") -> tuple[QuestionAccepted, bool]:
@@ -134,33 +139,44 @@ class IdempotencyMemory:
             except TimeoutError:
                 raise PublishFailed("the intake is still reading back the keys it answered before") from None
         key, body_fingerprint = self._hmac(key), self._hmac(body_fingerprint)
-        while (entry := self._live(key)) is not None:
-            if entry.fingerprint != body_fingerprint:
+        while True:
+            self._forget_expired()
+            if (answered := self._answered.get(key)) is not None:
+                first_body, _, event_id, contact_id = answered
+                if first_body != body_fingerprint:
+                    raise IdempotencyKeyReused("this key was used with another body", field)
+                return QuestionAccepted(event_id=event_id, contact_id=contact_id), True
+            if (first := self._in_flight.get(key)) is None:
+                break
+            if first.fingerprint != body_fingerprint:
                 raise IdempotencyKeyReused("this key was used with another body", field)
-            await asyncio.wait([entry.answer])
-            if not entry.answer.cancelled():
-                return entry.answer.result(), True
-            # The first request with this key failed: this one tries in its place.
-        entry = _Entry(body_fingerprint, asyncio.get_running_loop().create_future(), self._clock() + self._ttl)
-        self._entries[key] = entry
-        while len(self._entries) > self._max_keys:
-            self._entries.popitem(last=False)
+            await asyncio.wait([first.answer])
+            if not first.answer.cancelled():
+                return first.answer.result(), True
+            # The first request with this key failed: this one tries in its place (or waits for the one that did).
+        mine = self._in_flight[key] = _InFlight(body_fingerprint, asyncio.get_running_loop().create_future())
         try:
             answer = await accept()
         except BaseException:
-            if self._entries.get(key) is entry:
-                del self._entries[key]
-            entry.answer.cancel()
+            mine.answer.cancel()
             raise
-        entry.answer.set_result(answer)
+        finally:
+            del self._in_flight[key]
+        mine.answer.set_result(answer)
+        expires = self._clock() + self._ttl
+        self._answered[key] = (body_fingerprint, expires, answer.event_id, answer.contact_id)
+        self._forget_beyond_max()
         if self.journal is not None:
             self.journal(key, RememberedKey(body=body_fingerprint, event_id=answer.event_id,
                                             contact_id=answer.contact_id,
                                             expires_at=self._wall() + dt.timedelta(seconds=self._ttl)))
         return answer, False
 
-    def _live(self, key: str) -> _Entry | None:
+    def _forget_expired(self) -> None:
         now = self._clock()
-        while self._entries and next(iter(self._entries.values())).expires <= now:
-            self._entries.popitem(last=False)
-        return self._entries.get(key)
+        while self._answered and next(iter(self._answered.values()))[_EXPIRES] <= now:
+            self._answered.popitem(last=False)
+
+    def _forget_beyond_max(self) -> None:
+        while len(self._answered) > self._max_keys:
+            self._answered.popitem(last=False)
