@@ -13,8 +13,8 @@ from aiokafka.errors import KafkaError
 
 from plumbing.changelog import read_changelog
 from plumbing.exceptions import StateUnavailable, Stopped
-from plumbing.kafka import (InternalTopic, broker_not_answering, ensure_topics, event_record, group_id,
-                            start_producer, stop_client, topic_name)
+from plumbing.kafka import (InternalTopic, Record, broker_not_answering, ensure_topics, event_record, group_id,
+                            send_all, start_producer, stop_client, topic_name)
 from plumbing.outage import Outage
 from plumbing.retry import until_it_works
 from plumbing.settings import KafkaSettings
@@ -45,7 +45,8 @@ class KafkaPublisher:
         self._journal = keys_topic(settings, keys.ttl_seconds) if keys is not None else None
         if keys is not None:
             keys.expect_restore(timeout)
-        self._writing: set[asyncio.Task[None]] = set()
+        self._unwritten: list[Record] = []
+        self._writing: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         if producer is not None:
             self._connected.set()
@@ -95,19 +96,23 @@ class KafkaPublisher:
         keys.journal = self._write
 
     def _write(self, key: str, remembered: RememberedKey) -> None:
-        """Hand a first answer to the producer, without waiting for the broker: the client has its 202."""
+        """Hand a first answer to the journal, without waiting for the broker: the client has its 202. Answers
+        are written in batches: those that come while a batch is under way go together in the next."""
+        assert self._journal is not None
+        self._unwritten.append(Record(self._journal.name, key.encode(), remembered.model_dump_json().encode()))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_all())
 
-        async def write() -> None:
-            assert self._producer is not None and self._journal is not None
+    async def _write_all(self) -> None:
+        """Every answer handed over until none is left, a batch at a time. One task and one ``send_all`` per
+        batch, not a task and a ``send`` per key: that was 0.1-0.4 ms of CPU per question (bench/intake.py)."""
+        assert self._producer is not None
+        while self._unwritten:
+            records, self._unwritten = self._unwritten, []
             try:
-                await self._producer.send(self._journal.name, remembered.model_dump_json().encode(),
-                                          key=key.encode())
+                await send_all(self._producer, records)
             except KafkaError as exc:  # a retry after a restart is then published again, as the same event
-                log.warning("idempotency_key_not_journalled", error=type(exc).__name__)
-
-        task = asyncio.create_task(write())
-        self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+                log.warning("idempotency_keys_not_journalled", keys=len(records), error=type(exc).__name__)
 
     async def close(self, timeout: float) -> None:
         """Stop the producer, if there is one, within ``timeout`` seconds (it flushes while the broker is away):
@@ -115,8 +120,8 @@ class KafkaPublisher:
         if self._keys is not None:
             self._keys.journal = None
         started = time.monotonic()
-        if self._writing:
-            await asyncio.wait(self._writing, timeout=timeout / 2)
+        if self._writing is not None:
+            await asyncio.wait([self._writing], timeout=timeout / 2)
         if self._producer is not None:
             await stop_client(self._producer, timeout - (time.monotonic() - started))
 
