@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from plumbing.kafka import CLOUDEVENT_HEADERS, start_producer, stop_client, topic_name
@@ -23,7 +22,7 @@ from plumbing.logging import configure_logging
 from schemas.envelope import source_urn
 from schemas.intake import QuestionSubmission
 from schemas.topics import TopicSpec
-from services.intake.app import REQUESTS_STOP_SHARE
+from services.intake.app import serve
 from services.intake.domain import question_event
 from services.intake.settings import IntakeSettings
 
@@ -75,9 +74,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 def main() -> None:
     settings = IntakeSettings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=settings.intake_host, port=settings.intake_port, log_level="warning",
-                access_log=False, server_header=False,
-                timeout_graceful_shutdown=settings.stop_timeout_seconds * REQUESTS_STOP_SHARE)
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":
