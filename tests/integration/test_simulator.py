@@ -4,8 +4,12 @@ as the intake keys them."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -16,7 +20,7 @@ from loket.simulator.send import send
 from schemas.envelope import STRUCTURED_CONTENT_TYPE, source_urn
 from schemas.topics import CONTACTS
 from services.intake.settings import IntakeSettings
-from tests.realstack import INTAKE_TEST_SECRET
+from tests.realstack import INTAKE_TEST_SECRET, Topics
 
 pytestmark = pytest.mark.integration
 QUARTER = Options(start=dt.time(9, 0), duration=dt.timedelta(minutes=15), speed=None)
@@ -82,3 +86,29 @@ async def test_direct_mode_publishes_the_intakes_events_keyed_as_the_intake_keys
     records = await topics.read(CONTACTS, until=lambda rs: len(rs) >= len(run.day.posts))
     assert normalised(found(records)) == normalised(expected(run, settings))
     assert all(dict(record.headers)["content-type"] == STRUCTURED_CONTENT_TYPE.encode() for record in records)
+
+
+def simulate(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "loket", "simulate", *options], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+async def test_loket_simulate_seed_7_twice_gives_identical_event_streams(env, topics, case_settings):
+    """The command itself, run twice onto two deployments' topics: the same records, byte for byte, partition by
+    partition. A replayed day (``--date``) is its own; a live run's times, and so its event ids, are its start's
+    (docs/simulator.md)."""
+    day = (dt.datetime.now(AMSTERDAM) - dt.timedelta(days=1)).date().isoformat()
+    options = ("--seed", "7", "--direct", "--date", day, "--start", "09:00", "--duration", "15m", "--speed", "max")
+    again = Topics(case_settings.model_copy(update={"topic_prefix": f"{env['LOKET_TOPIC_PREFIX']}again."}))
+    streams = []
+    for deployment in (topics, again):
+        done = await asyncio.to_thread(simulate, {**env, "LOKET_TOPIC_PREFIX": deployment.settings.topic_prefix},
+                                       *options)
+        assert done.returncode == 0, done.stderr[-2000:]
+        total = await deployment.count(CONTACTS)
+        records = await deployment.read(CONTACTS, until=lambda rs, total=total: len(rs) >= total)
+        streams.append(sorted((r.partition, r.offset, r.key, r.value, tuple(r.headers)) for r in records))
+    first, second = streams
+    assert len(first) > 100 and {json.loads(r[3])["type"] for r in first} >= {
+        "nl.loket.contacts.question-asked", "nl.loket.contacts.call-offered"}
+    assert first == second
