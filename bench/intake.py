@@ -262,10 +262,21 @@ def report(phases: list[Phase], rates: list[float], search: bool, seconds: float
     for row in summary(phases, rates):
         console.print(row, markup=False)
     best = {name: sustained([p for p in phases if p.server == name]) for name in ("intake", "floor")}
+    # No miss above the best: the server's edge lies beyond the highest rate tried (the ceiling, or the steps ran out).
+    open_ended = {name: not any(p.server == name and not p.ok and p.rate > best[name] for p in phases)
+                  for name in best}
     tried = "searched" if search else f"of {', '.join(f'{r:,.0f}' for r in rates)}/s"
     ratio = f"{best['intake'] / best['floor']:.2f}" if best["floor"] else "–"
+    if open_ended["floor"] and not open_ended["intake"] and best["floor"]:
+        ratio = f"≤ {ratio}"
+    elif open_ended["intake"] and not open_ended["floor"]:
+        ratio = f"≥ {ratio}"
+    elif open_ended["intake"] and open_ended["floor"]:
+        ratio = f"{ratio} (both edges beyond the rates tried)"
+    at_least = {name: "≥ " if open_ended[name] else "" for name in best}
     console.print(f"highest rate measured with p99 ≤ {P99_BAR * 1000:.0f} ms ({tried}): "
-                  f"intake {best['intake']:,.0f}/s, floor {best['floor']:,.0f}/s, ratio intake/floor {ratio}")
+                  f"intake {at_least['intake']}{best['intake']:,.0f}/s, "
+                  f"floor {at_least['floor']}{best['floor']:,.0f}/s, ratio intake/floor {ratio}")
     console.print(f"({seconds:g} s measured per rate after its warm-up, {os.cpu_count()} cores; cpu is the share of "
                   "one core while the client ran)")
 
@@ -274,7 +285,7 @@ def main(seconds: float = typer.Option(10.0, help="Measured seconds per rate."),
          warmup: float = typer.Option(2.0, help="Seconds at each rate before it is measured."),
          rates: str = typer.Option("100,500,1000", help="Fixed rates, requests/s, comma separated."),
          search: bool = typer.Option(True, help="Also search each server's highest rate with p99 within the bar."),
-         ceiling: float = typer.Option(4000.0, help="Highest rate the search tries."),
+         ceiling: float = typer.Option(6000.0, help="Highest rate the search tries."),
          fill: bool = typer.Option(True, help="First fill the intake's memory of Idempotency-Keys (takes a while).")
          ) -> None:
     asyncio.run(bench([float(r) for r in rates.split(",")], seconds, warmup, search, ceiling, fill))
