@@ -26,6 +26,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from plumbing import ijson
 from plumbing.openapi import API_VERSION_HEADER, PROBLEM_JSON, ApiInfo, build_document, title
@@ -38,6 +39,11 @@ DOCS_ASSETS = "/docs/assets"
 SWAGGER_UI_FILES = ("fastapi_offline", "static")
 #: Called with method, path and status of every response the API starts (for a service's own metrics).
 ResponseObserver = Callable[[str, str, int], None]
+#: The most a request line and its headers may take together: h11's limit under uvicorn (httptools has none).
+MAX_HEADER_BYTES = 16 * 1024
+#: After a 431: how much more of the request is read and dropped, and for how long, before the connection is cut.
+REFUSED_DRAIN_BYTES = 1024 * 1024
+REFUSED_DRAIN_SECONDS = 5.0
 
 
 class ApiSettings(LoketSettings):
@@ -236,3 +242,61 @@ class ApiMiddleware:
             if started:
                 raise
             await problem_response(problem(413, str(exc.detail)), self.version)(scope, receive, send_versioned)
+
+
+def header_limited_httptools(version: str) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with a limit on the request line and headers (``MAX_HEADER_BYTES``), which
+    httptools lacks: it reads headers of any size before anything else sees them, and gathers a long header's
+    pieces at a cost growing with the square of its size (a 16 MiB header held the event loop for a second). A
+    request past the limit is answered 431 as problem+json, carrying ``version`` as ``API-Version``, and its
+    connection closed. Pass the class as ``uvicorn.run(..., http=...)``."""
+    response = _raw_problem(431, f"The request line and headers are larger than {MAX_HEADER_BYTES} bytes.", version)
+
+    class HeaderLimitedHttpTools(HttpToolsProtocol):
+        _in_headers = True  # until a request's headers are complete; again from the next request's first byte
+        _header_bytes = 0
+        _refused = False
+
+        def on_message_begin(self) -> None:
+            self._in_headers, self._header_bytes = True, 0
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._in_headers = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self._refused:  # what the client still sends is dropped unread, within bounds
+                self._header_bytes += len(data)
+                if self._header_bytes > REFUSED_DRAIN_BYTES:
+                    self.transport.abort()
+                return
+            super().data_received(data)
+            if not self._in_headers or self.transport.is_closing():
+                return
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._refuse()
+
+        def _refuse(self) -> None:
+            """Answer 431 and end the connection gently: closing a socket with unread data in it sends a reset,
+            which can destroy the answer before the client reads it. So the write side is closed after the
+            answer, and what still comes is read and dropped until the client closes (or the bounds)."""
+            log.warning("request_headers_too_large", limit_bytes=MAX_HEADER_BYTES)
+            self._refused = True
+            if self.cycle is not None and not self.cycle.response_complete:  # in the middle of another answer
+                self.transport.abort()
+                return
+            self.transport.write(response)
+            self.transport.write_eof()
+            self.loop.call_later(REFUSED_DRAIN_SECONDS, self.transport.abort)
+
+    return HeaderLimitedHttpTools
+
+
+def _raw_problem(status: int, detail: str, version: str) -> bytes:
+    """A whole HTTP/1.1 problem+json response that closes its connection, for where no app answers."""
+    body = ProblemResponse(problem(status, detail).body()).body
+    head = (f"HTTP/1.1 {status} {title(status)}\r\ncontent-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
+            f"{API_VERSION_HEADER}: {version}\r\nconnection: close\r\n\r\n")
+    return head.encode("ascii") + body

@@ -19,7 +19,7 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Response
 
-from plumbing.api import problem, problem_response
+from plumbing.api import header_limited_httptools, problem, problem_response
 from plumbing.exceptions import HttpUnavailable
 from plumbing.http import add_metrics_endpoint
 
@@ -126,7 +126,7 @@ class _Server(uvicorn.Server):
 async def serve_http(app: FastAPI, host: str, port: int, stopping: asyncio.Event) -> None:
     """Serve ``app`` until ``stopping`` is set."""
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                    server_header=False, lifespan="off"))
+                                    server_header=False, lifespan="off", http=header_limited_httptools(app.version)))
     serving = asyncio.ensure_future(_serve(server))
     stop = asyncio.ensure_future(stopping.wait())
     try:

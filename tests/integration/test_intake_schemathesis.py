@@ -93,6 +93,23 @@ async def test_a_chunked_body_is_refused_once_past_the_limit_not_after_100_megab
     assert headers["content-type"] == "application/problem+json" and headers["api-version"] == API_VERSION
 
 
+async def test_headers_past_16_kib_are_refused_with_a_431_before_the_rest_is_read(intake_url):
+    """httptools itself reads headers of any size (and gathers a long one at a cost growing with the square of its
+    size); the intake's protocol stops at h11's 16 KiB."""
+    head = b"POST /v1/questions HTTP/1.1\r\nHost: intake\r\nContent-Type: application/json\r\nX-Filler: "
+    status, headers, body = await _exchange(intake_url, [head, *([b"a" * 1024] * (100 * 1024)), b"\r\n\r\n"])
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json" and headers["api-version"] == API_VERSION
+    assert json.loads(body)["status"] == 431
+
+
+async def test_headers_within_the_limit_pass_request_after_request_on_one_connection(intake_url):
+    async with httpx.AsyncClient(base_url=intake_url, limits=httpx.Limits(max_connections=1)) as client:
+        for _ in range(3):  # 36 KiB in all: the limit is each request's, not the connection's
+            response = await client.get("/health/live", headers={"X-Filler": "a" * 12 * 1024})
+            assert response.status_code == 200
+
+
 async def _exchange(url: str, parts: list[bytes]) -> tuple[int, dict[str, str], bytes]:
     """Send ``parts`` until the server answers; its status, headers and body. Fails if it reads them all."""
     host, port = url.removeprefix("http://").split(":")
