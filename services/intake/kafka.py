@@ -93,9 +93,9 @@ class KafkaPublisher:
                                     retry_on=lambda e: broker_not_answering(e) or isinstance(e, StateUnavailable))
         taken = keys.restore((key.decode(), value) for partition in read.values() for key, value in partition.items())
         log.info("idempotency_keys_read_back", keys=taken)
-        keys.journal = self._write
+        keys.journal = self.write_key
 
-    def _write(self, key: str, remembered: RememberedKey) -> None:
+    def write_key(self, key: str, remembered: RememberedKey) -> None:
         """Hand a first answer to the journal, without waiting for the broker: the client has its 202. Answers
         are written in batches: those that come while a batch is under way go together in the next."""
         assert self._journal is not None
@@ -111,19 +111,37 @@ class KafkaPublisher:
             records, self._unwritten = self._unwritten, []
             try:
                 await send_all(self._producer, records)
-            except KafkaError as exc:  # a retry after a restart is then published again, as the same event
-                log.warning("idempotency_keys_not_journalled", keys=len(records), error=type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - a writer that stopped would leave the answers after it behind
+                # A retry after a restart is then published again, as the same event. Not a Kafka error: our fault.
+                (log.warning if isinstance(exc, KafkaError) else log.error)(
+                    "idempotency_keys_not_journalled", keys=len(records), error=type(exc).__name__)
 
     async def close(self, timeout: float) -> None:
-        """Stop the producer, if there is one, within ``timeout`` seconds (it flushes while the broker is away):
-        the journal's records handed over by then go out with it."""
+        """Stop the producer, if there is one, within ``timeout`` seconds (it flushes while the broker is away). The
+        journal's writer gets half of it to have its batches acknowledged; should the broker be slow, what it
+        still holds is handed to the producer unacknowledged, and goes out with the producer's flush."""
         if self._keys is not None:
             self._keys.journal = None
         started = time.monotonic()
         if self._writing is not None:
             await asyncio.wait([self._writing], timeout=timeout / 2)
+            if not self._writing.done():
+                self._writing.cancel()  # its batches handed over so far stay with the producer
+                await asyncio.gather(self._writing, return_exceptions=True)
+        if self._unwritten and self._producer is not None:
+            await self._hand_over(self._unwritten, timeout / 4)
+            self._unwritten = []
         if self._producer is not None:
             await stop_client(self._producer, timeout - (time.monotonic() - started))
+
+    async def _hand_over(self, records: list[Record], timeout: float) -> None:
+        assert self._producer is not None
+        try:
+            async with asyncio.timeout(timeout):
+                for record in records:
+                    await self._producer.send(record.topic, record.value, key=record.key)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning("idempotency_keys_not_journalled", keys=len(records), error=type(exc).__name__)
 
     async def publish(self, topic: TopicSpec, key: str, event: CloudEvent) -> None:
         record = event_record(topic_name(self._settings, topic), key, event)
