@@ -1,0 +1,84 @@
+"""Staffing advice for the phone queue with Erlang C, pure (the norms' domain floor: no I/O, no clock).
+
+Erlang C (M/M/N: Poisson arrivals, exponential handle times, N agents, callers who wait as long as it takes)
+answers: with this many calls and this handle time, how likely does a caller wait, how many are answered
+within the norm's threshold, and how long is the average wait. Its inverse gives the fewest agents for
+which the service level meets its target. Callers do hang up (the simulator's queue is Erlang-A), so
+Erlang C errs on the safe side: it advises a little more than an impatient queue needs.
+
+Written here rather than taken from a library: the Python packages for it bring numpy, pandas and a solver
+(pyworkforce) or need a licence key (ErlangCCmath), for a formula of a few lines. The probability of waiting
+comes from Erlang B's recursion, which stays exact for hundreds of agents, where the textbook form with
+powers and factorials overflows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: Beyond this many agents the advice gives up (a rate so high it is a fault in the data, not a queue).
+MAX_AGENTS = 10_000
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """What Erlang C expects of a queue with ``agents`` agents."""
+
+    agents: int
+    traffic_erlangs: float  # the agents' worth of work arriving: calls per second × handle time
+    wait_probability: float  # P(wait > 0): a caller finds every agent busy
+    service_level: float  # share answered within the threshold
+    average_speed_of_answer_seconds: float  # ASA over all calls, those answered at once included
+    occupancy: float  # share of the agents' time spent handling calls
+
+
+def erlang_c(agents: int, traffic_erlangs: float) -> float:
+    """The probability that a caller waits: 1 when the agents cannot keep up (``agents <= traffic``)."""
+    if traffic_erlangs <= 0:
+        return 0.0
+    if agents <= traffic_erlangs:
+        return 1.0
+    blocking = 1.0  # Erlang B with 0 agents
+    for k in range(1, agents + 1):
+        blocking = traffic_erlangs * blocking / (k + traffic_erlangs * blocking)
+    return agents * blocking / (agents - traffic_erlangs * (1 - blocking))
+
+
+def queue_figures(agents: int, calls_per_second: float, handle_seconds: float,
+                  threshold_seconds: float) -> QueueFigures:
+    """Erlang C's figures for ``agents`` agents taking ``calls_per_second`` calls of ``handle_seconds`` each
+    (talk and wrap-up), the service level counted within ``threshold_seconds``."""
+    if agents < 0 or calls_per_second < 0 or handle_seconds <= 0 or threshold_seconds < 0:
+        raise ValueError("agents, calls and the threshold must not be negative, and a call takes some time")
+    traffic = calls_per_second * handle_seconds
+    waits = erlang_c(agents, traffic)
+    if traffic == 0:
+        return QueueFigures(agents, 0.0, 0.0, 1.0, 0.0, 0.0)
+    if agents <= traffic:  # the queue grows without end: no one is answered within any threshold in the long run
+        return QueueFigures(agents, traffic, 1.0, 0.0, math.inf, 1.0)
+    spare = agents - traffic
+    return QueueFigures(
+        agents=agents,
+        traffic_erlangs=traffic,
+        wait_probability=waits,
+        service_level=1 - waits * math.exp(-spare * threshold_seconds / handle_seconds),
+        average_speed_of_answer_seconds=waits * handle_seconds / spare,
+        occupancy=traffic / agents,
+    )
+
+
+def agents_needed(calls_per_second: float, handle_seconds: float, threshold_seconds: float,
+                  target: float) -> QueueFigures:
+    """The fewest agents whose service level within ``threshold_seconds`` is at least ``target`` (a ratio in
+    (0, 1)), with that queue's figures; no calls need no agents."""
+    if not 0 < target < 1:
+        raise ValueError("a service level target is a ratio between 0 and 1")
+    agents = math.floor(calls_per_second * handle_seconds) + 1 if calls_per_second > 0 else 0
+    while True:
+        figures = queue_figures(agents, calls_per_second, handle_seconds, threshold_seconds)
+        if figures.service_level >= target:
+            return figures
+        if agents >= MAX_AGENTS:
+            raise ValueError(f"more than {MAX_AGENTS} agents would be needed: check the arrival rate")
+        agents += 1
