@@ -120,7 +120,7 @@ def run_simulate(options: Options, console: Console) -> int:
     if options.dry_run or not run.day.posts:
         for post in run.day.posts:
             print(json.dumps({"at": post.at.isoformat(timespec="milliseconds"), "door": post.door.path,
-                              "idempotency_key": post.key, "rates": post.rates,
+                              "idempotency_key": post.key, "about": post.about,
                               "body": run.timeline.body(post.body)}, ensure_ascii=False))
         console.print(figures_table(run.day.figures, run.title))
         return 0

@@ -33,6 +33,10 @@ DIGID, FORM_SUBJECT = 0.75, 0.6
 CHAT_LENGTH, CHAT_OUTCOME = (420.0, 240.0), 0.3
 #: Chance of a survey answer after a web form and after a chat.
 WEB_SCORE, CHAT_SCORE = 0.05, 0.15
+#: Hours until the first written reply (mean, deviation): web forms and e-mail are mostly answered within two
+#: working days, letters within three weeks. Only the replies that fall within the run are sent.
+REPLY_HOURS: dict[Channel, tuple[float, float]] = {Channel.WEB: (20.0, 24.0), Channel.EMAIL: (16.0, 20.0),
+                                                   Channel.LETTER: (120.0, 90.0)}
 
 
 def simulate(scenario: Scenario, organisation: Organisation) -> Day:
@@ -74,6 +78,7 @@ def _written(book: Book, channel: Channel, seconds: float, ask: Ask, rng: random
             key = book.question(seconds, channel, ask, party, code=rng.random() < FORM_SUBJECT)
             if rng.random() < WEB_SCORE:
                 book.score(seconds + rng.uniform(60, 900), key, channel, kto(rng, 7.2, 0))
+            book.first_reply(seconds + 3600 * lognormal(rng, *REPLY_HOURS[channel]), key, channel)
         case Channel.CHAT:
             party = {"email": resident.email} if resident else None
             ended = seconds + lognormal(rng, *CHAT_LENGTH)
@@ -82,8 +87,10 @@ def _written(book: Book, channel: Channel, seconds: float, ask: Ask, rng: random
                 book.score(ended + rng.uniform(10, 120), key, channel, kto(rng, 7.5, 0))
         case Channel.EMAIL:
             party = {"email": resident.email, "name": resident.name} if resident else None
-            book.question(seconds, channel, ask, party)
+            key = book.question(seconds, channel, ask, party)
+            book.first_reply(seconds + 3600 * lognormal(rng, *REPLY_HOURS[channel]), key, channel)
         case Channel.LETTER:
             # The post room registers in the morning what the post brought: received earlier that day.
             party = {"bsn": resident.bsn, "name": resident.name} if resident else None
-            book.question(seconds, channel, ask, party, received=seconds - rng.uniform(600, 5400))
+            key = book.question(seconds, channel, ask, party, received=seconds - rng.uniform(600, 5400))
+            book.first_reply(seconds + 3600 * lognormal(rng, *REPLY_HOURS[channel]), key, channel)

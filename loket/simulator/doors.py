@@ -19,7 +19,7 @@ from plumbing.deadletters import describe_validation_error
 from plumbing.kafka import Record, ensure_topics, event_record, send_all, start_producer, stop_client, topic_name
 from schemas.contacts import Channel
 from schemas.envelope import CloudEvent, source_urn
-from schemas.intake import QuestionSubmission, ScoreSubmission
+from schemas.intake import QuestionSubmission, ReplySubmission, ScoreSubmission
 from schemas.topics import CONTACTS
 from services.intake import counter, cti, domain, idempotency
 from services.intake.auth import ChannelSystem, system_of_channel
@@ -50,6 +50,8 @@ def system_of(post: Post) -> ChannelSystem:
             return ChannelSystem.TELEPHONY
         case Door.COUNTER_REPORTS:
             return ChannelSystem.COUNTER
+        case Door.FIRST_REPLIES:
+            return system_of_channel(Channel(post.body["channel"]))
         case _:
             return ChannelSystem.SURVEY
 
@@ -156,6 +158,8 @@ def intake_event(post: Post, body: dict[str, Any], *, secret: bytes, source: str
             event = cti.to_event(cti.CtiReport.model_validate(body), secret=secret, source=source, now=now)
         case Door.COUNTER_REPORTS:
             event = counter.to_event(counter.CounterReport.model_validate(body), secret=secret, source=source, now=now)
+        case Door.FIRST_REPLIES:
+            event = domain.reply_event(ReplySubmission.model_validate(body), source=source, now=now)
         case _:
             event = domain.score_event(ScoreSubmission.model_validate(body), source=source, now=now)
     return event.data.contact_id, event

@@ -85,5 +85,7 @@ class Figures:
     repeats: int = 0  # questions about something the same resident asked earlier in the day
     complaints: int = 0
     scores: list[int] = field(default_factory=list)
+    replies: Counter[str] = field(default_factory=Counter)  # first replies sent within the run, per channel
+    replies_later: int = 0  # written questions whose first reply falls after the run's end
     phone: PhoneFigures = field(default_factory=PhoneFigures)
     counter: CounterFigures = field(default_factory=CounterFigures)

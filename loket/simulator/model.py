@@ -32,6 +32,7 @@ class Door(StrEnum):
     CALL_REPORTS = "call-reports"
     COUNTER_REPORTS = "counter-reports"
     SCORES = "satisfaction-scores"
+    FIRST_REPLIES = "first-replies"
 
     @property
     def path(self) -> str:
@@ -47,7 +48,7 @@ class Post:
     body: Mapping[str, Any]
     thread: str  # posts of one thread are sent in this order: a call's reports, a question and its score
     key: str | None = None  # a question's Idempotency-Key
-    rates: str | None = None  # a score: the key of the question it rates, whose contact_id the intake gave
+    about: str | None = None  # a score or a first reply: its question's key, whose contact_id the intake gave
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,18 @@ class Book:
         """A satisfaction score (KTO) of the question with key ``rated``."""
         body = {"response_id": self.new_id("kto"), "channel": channel.value, "score": score,
                 "scored_at": self.time(seconds)}
-        self.post(seconds, Door.SCORES, body, rated, rates=rated)
+        self.post(seconds, Door.SCORES, body, rated, about=rated)
         self.figures.scores.append(score)
+
+    def first_reply(self, seconds: float, replied: str, channel: Channel) -> None:
+        """The first written reply to the question with key ``replied`` goes out (web, e-mail or letter); only
+        within the run: a reply after its end would be sent ahead of its time."""
+        if seconds > self.scenario.duration.total_seconds():
+            self.figures.replies_later += 1
+            return
+        body = {"id": self.new_id("reply"), "channel": channel.value, "sent_at": self.time(seconds)}
+        self.post(seconds, Door.FIRST_REPLIES, body, replied, about=replied)
+        self.figures.replies[channel.value] += 1
 
     def day(self) -> Day:
         return Day(posts=tuple(post for _, _, post in sorted(self._posts, key=lambda p: p[:2])),

@@ -28,20 +28,21 @@ class Sent:
 
     taken: Counter[str] = field(default_factory=Counter)  # per door
     refused: Counter[str] = field(default_factory=Counter)  # per door
-    unrated: int = 0  # scores not sent, as the question they rate was refused
+    orphaned: int = 0  # scores and first replies not sent, as the question they are about was refused
     reasons: list[str] = field(default_factory=list)  # the first refusals: door, status and why
     contact_of: dict[str, str] = field(default_factory=dict)  # a question's Idempotency-Key: its contact id
 
     @property
     def ok(self) -> bool:
-        return not self.refused and not self.unrated
+        return not self.refused and not self.orphaned
 
 
 async def send(day: Day, timeline: Timeline, doors: Doors, *, sent: Callable[[Post], None] = lambda post: None,
                clock: Callable[[], float] = time.monotonic,
                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Sent:
     """Send the day's requests, each once its time has come (``timeline.due``); ``sent`` is told of each.
-    Requests of one thread go in their order; a score carries the contact id the intake gave its question."""
+    Requests of one thread go in their order; a score or a first reply carries the contact id the intake gave
+    its question."""
     result = Sent()
     posts, started, i = day.posts, clock(), 0
     while i < len(posts):
@@ -76,10 +77,10 @@ async def _deliver(posts: Sequence[Post], timeline: Timeline, doors: Doors, resu
 
 async def _one(post: Post, timeline: Timeline, doors: Doors, result: Sent) -> None:
     body = timeline.body(post.body)
-    if post.rates is not None:
-        contact = result.contact_of.get(post.rates)
+    if post.about is not None:
+        contact = result.contact_of.get(post.about)
         if contact is None:
-            result.unrated += 1
+            result.orphaned += 1
             return
         body["contact_id"] = contact
     try:

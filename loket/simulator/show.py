@@ -51,6 +51,9 @@ def figures_table(figures: Figures, title: str) -> Table:
     table.add_row("counter: mean call after the booked time", _seconds(mean(counter.lateness)))
     table.add_row("counter: walk-ins", f"{counter.walk_ins} ({counter.walk_ins_left} left before their turn)")
     table.add_row("counter: mean walk-in wait", _seconds(mean(counter.walk_in_waits)), end_section=True)
+    replies = figures.replies
+    table.add_row("first replies to web, e-mail and letters",
+                  f"{sum(replies.values())} within the run ({figures.replies_later} later)")
     scores = figures.scores
     table.add_row("satisfaction scores (KTO)", f"{len(scores)} (mean {mean([float(s) for s in scores]):.1f})")
     return table
@@ -67,6 +70,6 @@ def sent_summary(sent: Sent) -> str:
     if sent.refused:
         lines.append("refused: " + ", ".join(f"{door} {count}" for door, count in sorted(sent.refused.items())))
         lines.extend(f"  {reason}" for reason in sent.reasons)
-    if sent.unrated:
-        lines.append(f"scores not sent, as their question was refused: {sent.unrated}")
+    if sent.orphaned:
+        lines.append(f"scores and replies not sent, as their question was refused: {sent.orphaned}")
     return "\n".join(lines)

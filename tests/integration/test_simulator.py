@@ -39,8 +39,8 @@ def expected(run: Run, settings: IntakeSettings) -> set[tuple[str, bytes, str, s
     events = set()
     for post in run.day.posts:
         body = run.timeline.body(post.body)
-        if post.rates:
-            body["contact_id"] = contact_of[post.rates]
+        if post.about:
+            body["contact_id"] = contact_of[post.about]
         key, event = intake_event(post, body, secret=secret, source=source, now=run.timeline.stamp(post.at))
         if post.key:
             contact_of[post.key] = event.data.contact_id

@@ -106,15 +106,16 @@ def test_every_request_is_one_the_intake_takes_and_turns_into_its_event():
     timeline = Timeline(DAY, day().posts[-1].at, DAY, None, replay=True)
     for post in day().posts:
         body = timeline.body(post.body)
-        if post.rates:
-            body["contact_id"] = contact_of[post.rates]  # every score rates a question sent before it
+        if post.about:
+            body["contact_id"] = contact_of[post.about]  # every score and reply is of a question sent before it
         key, event = intake_event(post, body, secret=SECRET, source=SOURCE, now=timeline.stamp(post.at))
         types[event.type.rsplit(".", 1)[1]] += 1
         if post.key:
             contact_of[post.key] = event.data.contact_id
     assert {"question-asked", "call-offered", "call-answered", "call-abandoned", "call-transferred", "call-ended",
             "appointment-booked", "appointment-arrived", "appointment-called", "appointment-served",
-            "ticket-issued", "ticket-called", "ticket-served", "satisfaction-scored"} <= set(types), types
+            "ticket-issued", "ticket-called", "ticket-served", "satisfaction-scored",
+            "first-reply-sent"} <= set(types), types
 
 
 def test_ids_are_references_the_intake_takes_and_never_repeat():
@@ -147,6 +148,23 @@ def test_each_request_carries_its_channel_systems_token():
     assert systems[(Door.CALL_REPORTS, None)] is ChannelSystem.TELEPHONY
     assert systems[(Door.COUNTER_REPORTS, None)] is ChannelSystem.COUNTER
     assert systems[(Door.SCORES, "phone")] is ChannelSystem.SURVEY
+    assert systems[(Door.FIRST_REPLIES, "email")] is ChannelSystem.MAIL
+    letter_reply = Post(at=DAY, door=Door.FIRST_REPLIES, body={"channel": "letter"}, thread="t", about="q")
+    assert system_of(letter_reply) is ChannelSystem.POST  # a letter's reply takes days: none within this day
+
+
+def test_written_questions_get_their_first_reply_later_on_their_own_channel_and_only_within_the_run():
+    posts = day().posts
+    asked = {p.key: (i, p) for i, p in enumerate(posts) if p.door is Door.QUESTIONS}
+    replies = [(i, p) for i, p in enumerate(posts) if p.door is Door.FIRST_REPLIES]
+    assert {"web", "email"} <= {p.body["channel"] for _, p in replies} <= {"web", "email", "letter"}
+    for i, reply in replies:
+        at, question = asked[reply.about]
+        assert at < i and question.body["channel"] == reply.body["channel"]
+        assert question.body["received_at"] < reply.body["sent_at"] <= DAY + dt.timedelta(hours=9)
+    figures = day().figures
+    written = sum(figures.questions[c] for c in ("web", "email", "letter"))
+    assert sum(figures.replies.values()) == len(replies) and len(replies) + figures.replies_later == written
 
 
 def test_the_simulators_texts_are_found_as_their_subject_by_the_router():
@@ -229,11 +247,11 @@ async def test_sending_waits_for_each_requests_time_and_a_score_carries_its_ques
 
 
 async def test_a_refused_question_is_counted_with_its_reason_and_its_score_is_not_sent():
-    rated = next(p.rates for p in day().posts if p.rates)
+    rated = next(p.about for p in day().posts if p.about)
     clock = FakeClock()
     sent = await send(day(), Timeline(DAY, day().posts[-1].at, DAY, None), FakeDoors(refuse={rated}), clock=clock,
                       sleep=clock.sleep)
-    assert sent.refused == {"questions": 1} and sent.unrated == 1 and not sent.ok
+    assert sent.refused == {"questions": 1} and sent.orphaned == 1 and not sent.ok
     assert sent.reasons == ["/v1/questions: 422 party.bsn: not a valid BSN"]
     assert clock.slept == []
 
