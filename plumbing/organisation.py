@@ -1,5 +1,6 @@
 """The organisation file: departments and desks, the subject catalog (onderwerpen), referral
-organisations, closing days and the days decreed equal to holidays for legal terms, from one TOML file.
+organisations, closing days and the days decreed equal to holidays for legal terms, and the service norms it
+promises, from one TOML file.
 
 A wrong file fails at start-up with the file, the key and the reason.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from plumbing.deadletters import describe_validation_error
+from schemas.contacts import Channel
+from schemas.norms import MEASURES, AbandonedInTime, Direction, NormMeasure, Unit, Window
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "zeventerpen.toml"
 CODE = r"^[a-z0-9][a-z0-9-]*$"
@@ -88,8 +91,59 @@ class Subject(_Config):
         return self
 
 
+class Norm(_Config):
+    """A service norm (servicenorm) the organisation promises, and how the thermometer shows it. What each
+    measure counts, and its formula, is in docs/norms.md."""
+
+    id: str = Field(pattern=CODE, description="The norm's id: in metrics' labels, the thermometer and its JSON.")
+    title: str = Field(min_length=1, description="Dutch title, as the thermometer shows it.")
+    measure: NormMeasure
+    channel: Channel | None = Field(None, description="The channel it is about; none for every channel.")
+    threshold: float | None = Field(None, gt=0, description="The promised time or count, in ``unit``.")
+    unit: Unit | None = None
+    target: float = Field(ge=0, description="The share (0-1) of contacts within the threshold, or a mean score.")
+    windows: tuple[Window, ...] = Field(tuple(Window), min_length=1, description="The periods it is measured over.")
+    below_target: str = Field(min_length=1, description="Dutch: the cause, and what is done about it, shown "
+                              "while the norm is not met.")
+    abandoned_in_time: AbandonedInTime = Field(
+        AbandonedInTime.MISS, description="Phone service level: a call abandoned within the threshold counts as "
+        "a miss, or is left out.")
+    short_abandon_seconds: float = Field(
+        5, ge=0, description="Phone: a call abandoned within this many seconds is left out of every phone measure.")
+
+    @model_validator(mode="after")
+    def _fits_its_measure(self) -> "Norm":
+        spec = MEASURES[self.measure]
+        where = f"norm {self.id!r} ({self.measure.value})"
+        if spec.units and (self.threshold is None or self.unit not in spec.units):
+            units = ", ".join(sorted(u.value for u in spec.units))
+            raise ValueError(f"{where} needs a threshold with a unit of: {units}")
+        if not spec.units and (self.threshold is not None or self.unit is not None):
+            raise ValueError(f"{where} has no threshold")
+        if spec.channels is None and self.channel is not None:
+            raise ValueError(f"{where} is about every channel: leave out its channel")
+        if spec.channels is not None and self.channel not in spec.channels:
+            channels = ", ".join(sorted(c.value for c in spec.channels))
+            raise ValueError(f"{where} needs a channel of: {channels}")
+        if spec.share and self.target > 1:
+            raise ValueError(f"{where}: its target is a share between 0 and 1")
+        if not spec.share and not 1 <= self.target <= 10:
+            raise ValueError(f"{where}: its target is a score between 1 and 10")
+        if len(set(self.windows)) != len(self.windows):
+            raise ValueError(f"{where} names a window twice")
+        phone_only = {"abandoned_in_time", "short_abandon_seconds"} & self.model_fields_set
+        if phone_only and spec.channels != frozenset({Channel.PHONE}):
+            raise ValueError(f"{where}: {', '.join(sorted(phone_only))} are for phone norms only")
+        return self
+
+    @property
+    def direction(self) -> Direction:
+        """Met at or above the target, or at or below it: the measure's."""
+        return MEASURES[self.measure].direction
+
+
 class Organisation(_Config):
-    """One organisation's routing configuration."""
+    """One organisation's routing configuration, and the service norms it promises."""
 
     name: str
     general_subject: str = Field(description="Subject for questions that match nothing; never dropped.")
@@ -102,6 +156,7 @@ class Organisation(_Config):
         (), description="The organisation's own closing days: they shift service norms, never legal terms.")
     legal_designated_days: tuple[dt.date, ...] = Field(
         (), description="Days a royal decree puts on a par with a general recognised holiday (Atw art. 3(3)).")
+    norms: tuple[Norm, ...] = Field((), description="The service norms, in the order the thermometer shows them.")
     _by_code: dict[str, Subject] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -111,6 +166,7 @@ class Organisation(_Config):
         codes = [s.code for s in self.subjects]
         _unique("subject", codes)
         _unique("department", [d.code for d in self.departments])
+        _unique("norm", [n.id for n in self.norms])
         for role, code in self.desks:
             if code not in departments:
                 raise ValueError(f"desks.{role} names unknown department {code!r}")
