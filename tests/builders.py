@@ -10,7 +10,7 @@ import httpx
 
 from schemas import DecisionData, OpenCase, OpenCaseData, RoutingDecided
 from schemas.contacts import Channel
-from schemas.envelope import source_urn
+from schemas.envelope import CloudEvent, source_urn
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
 SOURCE = source_urn("00000001999999999000", "loket-tests")
@@ -31,6 +31,12 @@ def decision(question_id: str = "q-1", **data: object) -> RoutingDecided:
                   outcome="answered", rule="front-office-answer", reason="Beantwoord.", decided_at=NOW)
     fields.update(data)
     return RoutingDecided.create(source=SOURCE, data=DecisionData(**fields), id=f"{question_id}:decision", time=NOW)
+
+
+def event(model: type[CloudEvent], event_id: str, **data: object) -> CloudEvent:
+    """Any event of the contract, its data given field by field (its ``time``: ``NOW``)."""
+    data_model = model.model_fields["data"].annotation
+    return model.create(source=SOURCE, data=data_model(**data), id=event_id, time=NOW)
 
 
 #: Which channel system posts to each intake door (questions: by their channel).
