@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from plumbing.deadletters import describe_validation_error
 from schemas.contacts import Channel
+from schemas.decisions import REPEAT_CONTACT_DAYS
 from schemas.norms import MEASURES, AbandonedInTime, Direction, NormMeasure, Unit, Window
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "zeventerpen.toml"
@@ -99,7 +100,8 @@ class Norm(_Config):
     title: str = Field(min_length=1, description="Dutch title, as the thermometer shows it.")
     measure: NormMeasure
     channel: Channel | None = Field(None, description="The channel it is about; none for every channel.")
-    threshold: float | None = Field(None, gt=0, description="The promised time or count, in ``unit``.")
+    threshold: float | None = Field(None, gt=0, allow_inf_nan=False, description="The promised time or count, in "
+                                    "``unit``.")
     unit: Unit | None = None
     target: float = Field(ge=0, description="The share (0-1) of contacts within the threshold, or a mean score.")
     windows: tuple[Window, ...] = Field(tuple(Window), min_length=1, description="The periods it is measured over.")
@@ -109,7 +111,8 @@ class Norm(_Config):
         AbandonedInTime.MISS, description="Phone service level: a call abandoned within the threshold counts as "
         "a miss, or is left out.")
     short_abandon_seconds: float = Field(
-        5, ge=0, description="Phone: a call abandoned within this many seconds is left out of every phone measure.")
+        5, ge=0, allow_inf_nan=False, description="Phone: a call abandoned within this many seconds is left out "
+        "of every phone measure (give every phone norm the same).")
 
     @model_validator(mode="after")
     def _fits_its_measure(self) -> "Norm":
@@ -131,15 +134,31 @@ class Norm(_Config):
             raise ValueError(f"{where}: its target is a score between 1 and 10")
         if len(set(self.windows)) != len(self.windows):
             raise ValueError(f"{where} names a window twice")
-        phone_only = {"abandoned_in_time", "short_abandon_seconds"} & self.model_fields_set
-        if phone_only and spec.channels != frozenset({Channel.PHONE}):
-            raise ValueError(f"{where}: {', '.join(sorted(phone_only))} are for phone norms only")
+        if self.unit in (Unit.WORKING_DAYS, Unit.TIMES) and self.threshold != int(self.threshold or 0):
+            raise ValueError(f"{where}: {self.unit.value} are counted whole")
+        if self.measure is NormMeasure.REPEAT_CONTACTS and self.threshold != REPEAT_CONTACT_DAYS:
+            raise ValueError(f"{where}: the router flags a repeat contact within {REPEAT_CONTACT_DAYS} days; "
+                             f"the threshold must be {REPEAT_CONTACT_DAYS}")
+        if "abandoned_in_time" in self.model_fields_set and self.measure is not NormMeasure.PHONE_ANSWERED_WITHIN:
+            raise ValueError(f"{where}: abandoned_in_time is for the phone's service level only")
+        if "short_abandon_seconds" in self.model_fields_set and self.measure not in _PHONE_WAITS:
+            raise ValueError(f"{where}: short_abandon_seconds is for the phone's service level and abandonment only")
+        if self.measure is NormMeasure.PHONE_ANSWERED_WITHIN and self.short_abandon_seconds >= _seconds(self):
+            raise ValueError(f"{where}: short_abandon_seconds must be shorter than the threshold")
         return self
 
     @property
     def direction(self) -> Direction:
         """Met at or above the target, or at or below it: the measure's."""
         return MEASURES[self.measure].direction
+
+
+#: The phone measures of a wait, to which the short-abandon threshold applies.
+_PHONE_WAITS = frozenset({NormMeasure.PHONE_ANSWERED_WITHIN, NormMeasure.PHONE_ABANDONED})
+
+
+def _seconds(norm: Norm) -> float:
+    return (norm.threshold or 0) * (60 if norm.unit is Unit.MINUTES else 1)
 
 
 class Organisation(_Config):
@@ -167,6 +186,8 @@ class Organisation(_Config):
         _unique("subject", codes)
         _unique("department", [d.code for d in self.departments])
         _unique("norm", [n.id for n in self.norms])
+        if len({n.short_abandon_seconds for n in self.norms if n.measure in _PHONE_WAITS}) > 1:
+            raise ValueError("the phone norms must share one short_abandon_seconds: it leaves calls out of them all")
         for role, code in self.desks:
             if code not in departments:
                 raise ValueError(f"desks.{role} names unknown department {code!r}")

@@ -21,6 +21,9 @@ class Outcome(StrEnum):
     ESCALATED = "escalated"  # handed to a back office as a new case (zaak)
 
 
+#: A question on a subject the same party asked about this many days before (or fewer) is a repeat contact.
+REPEAT_CONTACT_DAYS = 7
+
 #: Outcomes that close the question in the front office at first contact.
 FRONT_OFFICE_OUTCOMES = frozenset({Outcome.ANSWERED, Outcome.REFERRED})
 

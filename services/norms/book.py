@@ -50,10 +50,15 @@ class NormBook:
         self._by_measure: dict[NormMeasure, list[Norm]] = {}
         for norm in self.norms:
             self._by_measure.setdefault(norm.measure, []).append(norm)
-        self._transfers: dict[str, int] = {}  # calls answered and not ended: how often transferred so far
+        self._transfers: dict[str, set[str]] = {}  # calls answered and not ended: their transfers' event ids
         self._booked: dict[str, dt.datetime] = {}  # appointments: the time booked
-        self._asked: dict[tuple[str, str], list[dt.datetime]] = {}  # (party, subject): when they asked
-        self._suspended: set[tuple[str, str]] = set()  # (norm, case) of suspended cases: no clock runs
+        self._cases: dict[str, list[Norm]] = {}  # case id: the norms that measure it, decided when it opened
+        self._resolved_early: dict[str, dt.datetime] = {}  # a case resolved before it was seen opened
+        self._suspended: set[str] = set()  # cases whose clocks stand still
+        callback = organisation.subject(organisation.callback_subject)
+        self._callback_type = callback.case_type if callback is not None else None
+        self._complaint_types = {s.case_type for s in organisation.subjects
+                                 if s.kind is SubjectKind.COMPLAINT and s.case_type}
 
     # -- reading -----------------------------------------------------------------------------------------------
 
@@ -88,7 +93,9 @@ class NormBook:
                 for norm in self._norms(NormMeasure.SATISFACTION):
                     mean = self._tallies[norm.id]
                     assert isinstance(mean, Mean)
-                    mean.add(event.id, dutch_day(event.data.scored_at), event.data.score)
+                    # Keyed by the survey's response: a corrected score is a new event of the same response,
+                    # and the first counts (a past window does not change).
+                    mean.add(event.data.response_reference, dutch_day(event.data.scored_at), event.data.score)
             case RoutingDecided():
                 self._decision(event)
             case CaseOpened() | CaseResolved() | CaseSuspended() | CaseResumed() | CaseExtended():
@@ -107,18 +114,19 @@ class NormBook:
                     in_time = wait <= _seconds(norm)
                     if answered:
                         self._share(norm).settle(call, day, in_time)
-                    elif wait >= norm.short_abandon_seconds and not (
+                    elif wait > norm.short_abandon_seconds and not (
                             in_time and norm.abandoned_in_time is AbandonedInTime.LEFT_OUT):
                         self._share(norm).settle(call, day, False)
                 for norm in self._norms(NormMeasure.PHONE_ABANDONED):
-                    if answered or wait >= norm.short_abandon_seconds:
+                    if answered or wait > norm.short_abandon_seconds:
                         self._share(norm).settle(call, day, not answered)
-                if answered:
-                    self._transfers.setdefault(call, 0)
+                ended = any(call in self._share(n).settled for n in self._norms(NormMeasure.TRANSFERS_WITHIN))
+                if answered and not ended:
+                    self._transfers.setdefault(call, set())
             case CallTransferred() if call in self._transfers:
-                self._transfers[call] += 1
+                self._transfers[call].add(event.id)  # a transfer told twice is one transfer
             case CallEnded() if call in self._transfers:
-                transfers = self._transfers.pop(call)
+                transfers = len(self._transfers.pop(call))
                 for norm in self._norms(NormMeasure.TRANSFERS_WITHIN):
                     self._share(norm).settle(call, dutch_day(data.ended_at), transfers <= (norm.threshold or 0))
 
@@ -135,7 +143,7 @@ class NormBook:
                     in_time = data.wait_seconds <= _seconds(norm)
                     deadline = data.called_at - dt.timedelta(seconds=data.wait_seconds - _seconds(norm))
                     self._share(norm).settle(visit, dutch_day(data.called_at if in_time else deadline), in_time)
-            case TicketNoShow():  # called too, and nobody came: its wait is the ticket's issue to the call
+            case TicketNoShow():  # called too, and nobody came: from the ticket's issue to the call
                 for norm in self._norms(NormMeasure.WALK_IN_CALLED_WITHIN):
                     self._share(norm).meet(visit, data.called_at)
             case AppointmentBooked():
@@ -167,56 +175,78 @@ class NormBook:
             self._share(norm).settle(data.question_id, day, data.outcome is Outcome.REFERRED)
         if data.party_pseudonym is None:
             return  # an anonymous question cannot be recognised as asked again
-        asked = self._asked.setdefault((data.party_pseudonym, data.subject_code), [])
-        for norm in self._norms(NormMeasure.REPEAT_CONTACTS):
-            since = data.decided_at - dt.timedelta(seconds=_seconds(norm))
-            self._share(norm).settle(data.question_id, day, any(since <= t < data.decided_at for t in asked))
-        asked.append(data.decided_at)
+        for norm in self._norms(NormMeasure.REPEAT_CONTACTS):  # the router knows the party's earlier questions
+            self._share(norm).settle(data.question_id, day, data.repeat_contact)
 
     def _case(self, event: CloudEvent) -> None:
-        """callback-within, cases-within-norm and complaints-within-term: a case's deadline runs from its opening,
-        moves with an extension, and stops while the case is suspended."""
+        """callback-within, cases-within-norm and complaints-within-term. Which of them measure a case is decided
+        when it opens, by its case type (an agent's callback keeps the question's subject, not the callback
+        subject's). Its deadline runs from then, stands still while it is suspended, and moves with a resumption
+        or an extension; a deadline already passed never moves: that miss stays."""
         data = event.data
-        subject = self._organisation.subject(data.subject_code)
-        kind = subject.kind if subject is not None else None
-        for norm in self._case_norms(data.subject_code, kind):
+        case = data.case_id
+        if isinstance(event, CaseOpened):
+            if case in self._cases:
+                return
+            self._cases[case] = norms = self._case_norms(data.case_type)
+            for norm in norms:
+                self._share(norm).expect(case, self._case_deadline(norm, event))
+            if case in self._resolved_early:
+                self._resolved(case, self._resolved_early.pop(case))
+            return
+        if case not in self._cases:
+            if isinstance(event, CaseResolved):
+                self._resolved_early.setdefault(case, data.resolved_at)
+            return
+        match event:
+            case CaseResolved():
+                self._resolved(case, data.resolved_at)
+            case CaseSuspended():
+                self._overdue_misses(case, data.changed_at)
+                self._suspended.add(case)
+                for norm in self._cases[case]:
+                    self._share(norm).forget(case)
+            case CaseResumed() | CaseExtended():
+                if case not in self._suspended:
+                    self._overdue_misses(case, data.changed_at)
+                elif data.suspended:
+                    return  # extended while suspended: its clocks start again when it resumes
+                self._suspended.discard(case)
+                for norm in self._cases[case]:
+                    share = self._share(norm)
+                    if norm.measure is not NormMeasure.CALLBACK_WITHIN and case not in share.settled:
+                        due = (data.legal_due or data.due_date) if norm.measure is NormMeasure.COMPLAINTS_WITHIN_TERM \
+                            else data.due_date
+                        share.expect(case, _end_of(due))
+
+    def _resolved(self, case: str, at: dt.datetime) -> None:
+        self._suspended.discard(case)
+        for norm in self._cases[case]:
+            self._share(norm).meet(case, at)
+
+    def _overdue_misses(self, case: str, at: dt.datetime) -> None:
+        """Any of the case's deadlines passed before ``at`` is a miss, on its day, whatever happens next."""
+        for norm in self._cases[case]:
             share = self._share(norm)
-            match event:
-                case CaseOpened():
-                    share.expect(data.case_id, self._case_deadline(norm, event))
-                case CaseResolved():
-                    self._suspended.discard((norm.id, data.case_id))
-                    share.meet(data.case_id, data.resolved_at)
-                case CaseSuspended() if norm.measure is not NormMeasure.CALLBACK_WITHIN:
-                    if share.forget(data.case_id) is not None:
-                        self._suspended.add((norm.id, data.case_id))
-                case CaseResumed() | CaseExtended():
-                    running = data.case_id in share.expected or (norm.id, data.case_id) in self._suspended
-                    due = data.legal_due if norm.measure is NormMeasure.COMPLAINTS_WITHIN_TERM else data.due_date
-                    if running and due is not None and norm.measure is not NormMeasure.CALLBACK_WITHIN:
-                        self._suspended.discard((norm.id, data.case_id))
-                        share.expect(data.case_id, _end_of(due))
+            deadline = share.expected.get(case)
+            if deadline is not None and deadline < at:
+                share.meet(case, at)
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
-    def _case_norms(self, subject_code: str, kind: SubjectKind | None) -> list[Norm]:
-        norms = []
-        if subject_code == self._organisation.callback_subject:
-            norms += self._norms(NormMeasure.CALLBACK_WITHIN)
-        if kind is SubjectKind.COMPLAINT:
-            norms += self._norms(NormMeasure.COMPLAINTS_WITHIN_TERM)
-        subject = self._organisation.subject(subject_code)
-        if subject is not None and subject.norm_working_days and kind is not SubjectKind.COMPLAINT \
-                and subject_code != self._organisation.callback_subject:
-            norms += self._norms(NormMeasure.CASES_WITHIN_NORM)
-        return norms
+    def _case_norms(self, case_type: str) -> list[Norm]:
+        if case_type == self._callback_type:
+            return self._norms(NormMeasure.CALLBACK_WITHIN)
+        if case_type in self._complaint_types:
+            return self._norms(NormMeasure.COMPLAINTS_WITHIN_TERM)
+        return self._norms(NormMeasure.CASES_WITHIN_NORM)
 
     def _case_deadline(self, norm: Norm, opened: CaseOpened) -> dt.datetime:
         data = opened.data
         if norm.measure is NormMeasure.CALLBACK_WITHIN:
             return self._deadline(norm, data.opened_at)
-        if norm.measure is NormMeasure.COMPLAINTS_WITHIN_TERM and data.legal_due is not None:
-            return _end_of(data.legal_due)
+        if norm.measure is NormMeasure.COMPLAINTS_WITHIN_TERM:
+            return _end_of(data.legal_due or data.due_date)
         return _end_of(data.due_date)
 
     def _deadline(self, norm: Norm, start: dt.datetime) -> dt.datetime:
@@ -224,7 +254,7 @@ class NormBook:
         day after the day of ``start``; calendar time from ``start`` itself."""
         if norm.unit is Unit.WORKING_DAYS:
             return _end_of(self._calendar.add_working_days(dutch_day(start), int(norm.threshold or 0)))
-        return start + dt.timedelta(seconds=_seconds(norm))
+        return start.astimezone(DUTCH_TIME) + dt.timedelta(seconds=_seconds(norm))  # the Dutch clock time, across DST
 
     def _norms(self, measure: NormMeasure, channel: Channel | None = None) -> list[Norm]:
         """The norms of ``measure``; with a ``channel``, only those about it."""

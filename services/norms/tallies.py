@@ -34,6 +34,7 @@ class Share:
     counted: Counter[dt.date] = field(default_factory=Counter)
     expected: dict[str, dt.datetime] = field(default_factory=dict)  # key: its deadline
     settled: set[str] = field(default_factory=set)
+    early: dict[str, dt.datetime] = field(default_factory=dict)  # settled before it was expected: when
 
     def settle(self, key: str, day: dt.date, hit: bool) -> None:
         """Count contact ``key`` on ``day``, as a hit or not; a key already settled is not counted again."""
@@ -45,19 +46,25 @@ class Share:
         self.hits[day] += hit
 
     def expect(self, key: str, deadline: dt.datetime) -> None:
-        """Contact ``key`` should settle by ``deadline`` (a later call moves it: a term extended or resumed)."""
-        if key not in self.settled:
-            self.expected[key] = deadline
+        """Contact ``key`` should settle by ``deadline`` (a later call moves it: a term extended or resumed). One
+        that settled before it was expected (a reply read before its question: they travel in different
+        partitions) is counted now."""
+        if key in self.settled:
+            return
+        self.expected[key] = deadline
+        if key in self.early:
+            self.meet(key, self.early.pop(key))
 
-    def meet(self, key: str, at: dt.datetime) -> bool:
-        """An expected contact settled ``at``: a hit on that day if by its deadline, else a miss on the deadline's.
-        False when it was not expected."""
+    def meet(self, key: str, at: dt.datetime) -> None:
+        """Contact ``key`` settled ``at``: a hit on that day if by its deadline, else a miss on the deadline's.
+        Not expected (yet): kept until it is."""
         deadline = self.expected.get(key)
         if deadline is None:
-            return False
+            if key not in self.settled:
+                self.early.setdefault(key, at)
+            return
         in_time = at <= deadline
         self.settle(key, dutch_day(at if in_time else deadline), in_time)
-        return True
 
     def forget(self, key: str) -> dt.datetime | None:
         """An expected contact not to be counted (for now): its deadline, if it had one."""

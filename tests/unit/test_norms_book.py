@@ -163,18 +163,21 @@ def test_first_contact_resolution_referrals_and_repeat_contacts_from_the_decisio
     assert (figure(book, now, "n0"), figure(book, now, "n1")) == (pytest.approx(0.76), pytest.approx(0.14))
     assert figure(book, now, "n2") is None  # anonymous questions cannot be recognised: no data
     party = "ab" * 32
-    for n, (subject, days) in enumerate([("grofvuil", 0), ("paspoort", 1), ("grofvuil", 3), ("grofvuil", 12)]):
-        book.observe(decision(f"r{n}", party_pseudonym=party, subject_code=subject,
+    for n, (subject, days, repeat) in enumerate([("grofvuil", 0, False), ("paspoort", 1, False),
+                                                 ("grofvuil", 3, True), ("grofvuil", 12, False)]):
+        book.observe(decision(f"r{n}", party_pseudonym=party, subject_code=subject, repeat_contact=repeat,
                               decided_at=MONDAY - dt.timedelta(days=12) + dt.timedelta(days=days)))
-    assert figure(book, now, "n2", Window.LAST_30_DAYS) == pytest.approx(1 / 4)  # grofvuil again within 7 days
+    # The router flags a repeat (it knows the party's questions from before the norms' history began too).
+    assert figure(book, now, "n2", Window.LAST_30_DAYS) == pytest.approx(1 / 4)
 
 
-def case_event(model: type[CloudEvent], case: str, subject: str, at: dt.datetime, **data: object) -> CloudEvent:
+def case_event(model: type[CloudEvent], case: str, subject: str, at: dt.datetime, case_type: str = "x",
+               **data: object) -> CloudEvent:
     common = dict(case_id=case, subject_code=subject, department="publiekszaken")
     match model.__name__:
         case "CaseOpened":
-            return event(model, f"{case}:open", request_id=f"req-{case}", case_type="x", opened_at=at, **common,
-                         **data)
+            return event(model, f"{case}:open", request_id=f"req-{case}", case_type=case_type, opened_at=at,
+                         **common, **data)
         case "CaseResolved":
             return event(model, f"{case}:done", resolved_at=at, **common, **data)
     return event(model, f"{case}:{model.__name__}:{at.isoformat()}", status="in_progress", by="w1", changed_at=at,
@@ -185,14 +188,15 @@ def test_callbacks_within_one_working_day_of_the_request():
     organisation = load_organisation()
     book = book_with(dict(measure="callback-within", threshold=1, unit="working-days", target=0.9),
                      organisation=organisation)
-    callback = organisation.callback_subject
+    callback = "paspoort-id"  # an agent's callback keeps the question's subject: its case type says callback
+    kind = dict(case_type=organisation.subject(organisation.callback_subject).case_type)
     friday = MONDAY - dt.timedelta(days=3)
     due = dt.date(2026, 11, 24)
-    observe(book, [case_event(CaseOpened, f"c{n}", callback, MONDAY, due_date=due) for n in range(5)])
+    observe(book, [case_event(CaseOpened, f"c{n}", callback, MONDAY, due_date=due, **kind) for n in range(5)])
     assert figure(book, MONDAY + dt.timedelta(hours=2), window=Window.LAST_7_DAYS) is None  # nothing due yet
     observe(book, [case_event(CaseResolved, "c0", callback, MONDAY + dt.timedelta(hours=30)),  # Tuesday: in time
                    case_event(CaseResolved, "c1", callback, MONDAY + dt.timedelta(days=2)),  # Wednesday: late
-                   case_event(CaseOpened, "f1", callback, friday, due_date=due)])  # Friday's: by Monday night
+                   case_event(CaseOpened, "f1", callback, friday, due_date=due, **kind)])  # Friday's: by Monday
     wednesday = MONDAY + dt.timedelta(days=2, hours=2)
     # c2-c4 are overdue since Tuesday night; Friday's request was due by Monday night and is overdue too.
     assert figure(book, wednesday, window=Window.LAST_7_DAYS) == pytest.approx(1 / 6)
@@ -200,25 +204,31 @@ def test_callbacks_within_one_working_day_of_the_request():
 
 def test_complaints_within_their_legal_term_an_extension_and_a_suspension_move_it():
     organisation = load_organisation()
-    complaint = next(s.code for s in organisation.subjects if s.kind.value == "complaint")
+    complaint = next(s for s in organisation.subjects if s.kind.value == "complaint")
     book = book_with(dict(measure="complaints-within-term", target=1.0), organisation=organisation)
-    six_weeks, extended = dt.date(2027, 1, 4), dt.date(2027, 2, 1)
-    observe(book, [case_event(CaseOpened, f"k{n}", complaint, MONDAY, due_date=six_weeks, legal_due=six_weeks)
-                   for n in range(3)])
-    observe(book, [case_event(CaseExtended, "k1", complaint, MONDAY + dt.timedelta(days=30), due_date=extended,
-                              legal_due=extended),
-                   case_event(CaseSuspended, "k2", complaint, MONDAY + dt.timedelta(days=10), due_date=six_weeks,
-                              legal_due=six_weeks, suspended=True)])
-    december = dt.datetime(2026, 12, 20, 12, tzinfo=DUTCH_TIME)
-    assert figure(book, december, window=Window.LAST_30_DAYS) is None  # none done, none overdue
-    observe(book, [case_event(CaseResumed, "k2", complaint, december, due_date=dt.date(2026, 12, 19),
-                              legal_due=dt.date(2026, 12, 19))])  # its term, moved by the suspension, has run out
-    assert figure(book, december, window=Window.LAST_30_DAYS) == 0.0
-    january = dt.datetime(2027, 1, 6, 12, tzinfo=DUTCH_TIME)
-    observe(book, [case_event(CaseResolved, "k0", complaint, january),  # two days past its term: a miss on Jan 4
-                   case_event(CaseResolved, "k1", complaint, january)])  # within its extended term
-    assert figure(book, january, window=Window.LAST_30_DAYS) == pytest.approx(1 / 3)
-    assert figure(book, january, window=Window.LAST_7_DAYS) == pytest.approx(1 / 2)  # k2's miss is older
+    term, extended, resumed = dt.date(2027, 1, 4), dt.date(2027, 2, 1), dt.date(2027, 2, 5)
+
+    def on(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(12), DUTCH_TIME)
+
+    def change(model: type[CloudEvent], case: str, day: dt.date, due: dt.date, suspended: bool = False) -> CloudEvent:
+        return case_event(model, case, complaint.code, on(day), due_date=due, legal_due=due, suspended=suspended)
+
+    observe(book, [case_event(CaseOpened, f"k{n}", complaint.code, MONDAY, case_type=complaint.case_type,
+                              due_date=term, legal_due=term) for n in range(5)])
+    observe(book, [change(CaseExtended, "k1", dt.date(2026, 12, 23), extended),
+                   change(CaseSuspended, "k2", dt.date(2026, 12, 3), term, suspended=True),
+                   change(CaseSuspended, "k4", dt.date(2026, 12, 3), term, suspended=True),
+                   change(CaseExtended, "k4", dt.date(2026, 12, 10), extended, suspended=True)])
+    assert figure(book, on(dt.date(2026, 12, 20)), window=Window.LAST_30_DAYS) is None  # none done, none due
+    observe(book, [change(CaseSuspended, "k3", dt.date(2027, 1, 5), term, suspended=True),  # already overdue
+                   case_event(CaseResolved, "k0", complaint.code, on(dt.date(2027, 1, 6))),  # late: a miss on Jan 4
+                   case_event(CaseResolved, "k1", complaint.code, on(dt.date(2027, 1, 6)))])  # within its extension
+    # k2 stood still from before its term ran out; k3's suspension came after: its miss stays.
+    assert figure(book, on(dt.date(2027, 1, 7)), window=Window.LAST_7_DAYS) == pytest.approx(1 / 3)
+    observe(book, [change(CaseResumed, "k2", dt.date(2027, 1, 8), resumed)])
+    # k4, extended while suspended, stays suspended: its extended term (Feb 1) does not run yet. k2 is due Feb 5.
+    assert figure(book, on(dt.date(2027, 2, 3)), window=Window.LAST_30_DAYS) == pytest.approx(1 / 1)
 
 
 def test_satisfaction_is_the_mean_score_of_the_window_and_yesterday_is_the_trend():
@@ -229,3 +239,39 @@ def test_satisfaction_is_the_mean_score_of_the_window_and_yesterday_is_the_trend
                    for n, (score, day) in enumerate(scores)])
     today = next(f for f in book.figures(MONDAY + dt.timedelta(hours=8)) if f.window is Window.TODAY)
     assert (today.actual, today.previous, today.met) == (pytest.approx(7.6), pytest.approx(5.5), True)
+
+
+def test_what_is_told_twice_or_corrected_counts_once():
+    book = book_with(dict(measure="transfers-within", channel="phone", threshold=2, unit="times", target=1.0),
+                     dict(measure="satisfaction", target=7.5), PHONE_SL)
+    common = dict(contact_id="t1", call_reference="t1", queue="kcc")
+    twice = event(CallTransferred, "t1:transfer-2", transferred_at=MONDAY, to_queue="vergunningen", **common)
+    observe(book, [call("answered", 5, call_id="t1"),
+                   event(CallTransferred, "t1:transfer-1", transferred_at=MONDAY, to_queue="burgerzaken", **common),
+                   twice, twice, event(CallEnded, "t1:end", ended_at=MONDAY, talk_seconds=60, **common)])
+    first, corrected = (event(SatisfactionScored, f"s:{n}", contact_id="c1", channel="phone", score=score,
+                              scored_at=MONDAY, response_reference="resp-1") for n, score in ((1, 4), (2, 9)))
+    observe(book, [first, corrected, call("abandoned", 5.0)])  # an abandon at exactly 5 s is a short one
+    now = MONDAY + dt.timedelta(hours=1)
+    assert (figure(book, now, "n0"), figure(book, now, "n1"), figure(book, now, "n2")) == (1.0, 4.0, 1.0)
+
+
+def test_a_reply_read_before_its_question_still_counts_in_time():
+    book = book_with(dict(measure="first-reply-within", channel="web", threshold=2, unit="working-days", target=0.85))
+    observe(book, [reply("web", MONDAY + dt.timedelta(hours=5), "w1"), question("web", MONDAY, "w1")])
+    assert figure(book, MONDAY + dt.timedelta(days=5), window=Window.LAST_7_DAYS) == 1.0
+
+
+def test_cases_within_their_service_norm_the_worked_example():
+    organisation = load_organisation()
+    book = book_with(dict(measure="cases-within-norm", target=0.9), organisation=organisation)
+    due = dt.date(2026, 11, 30)
+    observe(book, [case_event(CaseOpened, f"z{n}", "grofvuil", MONDAY, case_type="ophalen-grofvuil", due_date=due)
+                   for n in range(50)])
+    done = [(n, dt.date(2026, 11, 27)) for n in range(44)] + [(n, dt.date(2026, 12, 2)) for n in range(44, 47)]
+    observe(book, [case_event(CaseResolved, f"z{n}", "grofvuil", dt.datetime.combine(day, dt.time(12), DUTCH_TIME))
+                   for n, day in done])  # z47 open past its due date; z48 and z49 below get a later one
+    observe(book, [case_event(CaseExtended, f"z{n}", "grofvuil", MONDAY + dt.timedelta(days=1),
+                              due_date=dt.date(2026, 12, 14)) for n in (48, 49)])
+    assert figure(book, dt.datetime(2026, 12, 3, 12, tzinfo=DUTCH_TIME), window=Window.LAST_30_DAYS) == \
+        pytest.approx(44 / 48)

@@ -10,8 +10,10 @@ import datetime as dt
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from schemas.decisions import REPEAT_CONTACT_DAYS
+
 #: A contact on the same subject within this window counts as "had to tell the story again".
-REPEAT_WINDOW = dt.timedelta(days=7)
+REPEAT_WINDOW = dt.timedelta(days=REPEAT_CONTACT_DAYS)
 #: Most recent handled questions remembered per party: for redeliveries and repeat contacts.
 HANDLED_LIMIT = 30
 #: How long a handled question is remembered: long enough for repeat contacts, and far longer than a
