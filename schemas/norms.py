@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pydantic import AwareDatetime, Field
+
 from schemas.contacts import Channel
+from schemas.envelope import Frozen
 
 
 class NormMeasure(StrEnum):
@@ -100,3 +103,66 @@ MEASURES: dict[NormMeasure, MeasureSpec] = {
     NormMeasure.REPEAT_CONTACTS: MeasureSpec(Direction.AT_MOST, frozenset({Unit.DAYS})),
     NormMeasure.SATISFACTION: MeasureSpec(Direction.AT_LEAST, frozenset(), share=False),
 }
+
+
+class Status(StrEnum):
+    """How a norm stands over a window, told in words as well as colour (WCAG: never by colour alone)."""
+
+    MET = "met"  # green
+    NEARLY = "nearly"  # orange: not met, within ORANGE_MARGIN (ORANGE_MARGIN_SCORE for a score) of the target
+    BELOW = "below"  # red
+    NO_DATA = "no-data"  # nothing counted in the window yet
+
+
+#: How far from its target a norm not met may be and still be orange: 5 percentage points of a share, half a
+#: point of a score.
+ORANGE_MARGIN = 0.05
+ORANGE_MARGIN_SCORE = 0.5
+#: The thermometer's words for each status (Dutch).
+STATUS_LABELS = {Status.MET: "Op norm", Status.NEARLY: "Net onder de norm", Status.BELOW: "Onder de norm",
+                 Status.NO_DATA: "Nog geen gegevens"}
+
+
+class Trend(StrEnum):
+    """The figure against the window before it, as the norm's direction judges it."""
+
+    BETTER = "better"
+    SAME = "same"
+    WORSE = "worse"
+
+
+class WindowFigure(Frozen):
+    """One norm over one window."""
+
+    window: Window
+    actual: float | None = Field(description="The share (0-1) or mean score; null without data, never 0.")
+    previous: float | None = Field(description="The same over the window before it (yesterday, the 7 or 30 days "
+                                   "before); null without data.")
+    status: Status
+    label: str = Field(description="The status in Dutch words.")
+    trend: Trend | None = Field(description="Against the window before; null when either has no data.")
+
+
+class NormFigures(Frozen):
+    """A norm as the public thermometer shows it: what is promised, and how it stands over each window."""
+
+    id: str
+    title: str = Field(description="Dutch title.")
+    measure: NormMeasure
+    channel: Channel | None = Field(description="The channel it is about; null for every channel.")
+    threshold: float | None
+    unit: Unit | None
+    target: float = Field(description="A share (0-1), or a mean score for satisfaction.")
+    direction: Direction
+    windows: tuple[WindowFigure, ...]
+    below_target: str | None = Field(description="Why it is not met and what is done about it (Dutch), while any "
+                                     "window is below target; null otherwise.")
+
+
+class Thermometer(Frozen):
+    """The public service thermometer (``/thermometer.json``): every norm, in the organisation's order. No
+    personal data."""
+
+    organisation: str
+    measured_at: AwareDatetime = Field(description="The moment the figures hold for.")
+    norms: tuple[NormFigures, ...]
