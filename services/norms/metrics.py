@@ -1,6 +1,17 @@
-"""Every metric of the norms service. Labels come from closed sets only (outcome, channel)."""
+"""Every metric of the norms service. Labels come from closed sets only (outcome, channel, the organisation
+file's norm ids, the windows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from plumbing.organisation import Norm
+from schemas.norms import MEASURES
+from services.norms.book import Figure
 
 DECISIONS = Counter("loket_decisions", "Routing decisions, by outcome and channel.", ["outcome", "channel"])
 FIRST_CONTACT_RESOLUTION = Gauge(
@@ -8,3 +19,35 @@ FIRST_CONTACT_RESOLUTION = Gauge(
     "Share of questions answered or referred in the front office at first contact, since the service started.",
 )
 RECORDS_REFUSED = Counter("loket_norms_records_refused", "Records the norms service sent to the dead-letter topic.")
+
+
+class NormFiguresCollector(Collector):
+    """The norms' figures at each scrape, from ``figures()`` (the norms and the book's figures now):
+    ``loket_norm_attainment_ratio{norm,window}`` and ``loket_norm_target_ratio{norm}`` for the share norms,
+    ``loket_norm_score{norm,window}`` and ``loket_norm_target_score{norm}`` for a mean score (satisfaction: not a
+    ratio). A window without data has no sample at all, never 0. Labels: the organisation file's norm ids and
+    the closed set of windows."""
+
+    def __init__(self, figures: Callable[[], tuple[Sequence[Norm], Sequence[Figure]]]) -> None:
+        self._figures = figures
+
+    def describe(self) -> list[Metric]:
+        return []  # figures exist only once the book has them: nothing to describe ahead of a scrape
+
+    def collect(self) -> Iterator[Metric]:
+        norms, figures = self._figures()
+        share = {n.id: MEASURES[n.measure].share for n in norms}
+        attainment = GaugeMetricFamily("loket_norm_attainment_ratio", "A share norm's figure over a window: the "
+                                       "share of contacts within its threshold (or abandoned, referred, repeated "
+                                       "for an at-most norm).", labels=["norm", "window"])
+        score = GaugeMetricFamily("loket_norm_score", "A score norm's mean over a window (satisfaction, 1-10).",
+                                  labels=["norm", "window"])
+        for figure in figures:
+            if figure.actual is not None:
+                (attainment if share[figure.norm] else score).add_metric([figure.norm, figure.window.value],
+                                                                         figure.actual)
+        target = GaugeMetricFamily("loket_norm_target_ratio", "A share norm's target.", labels=["norm"])
+        target_score = GaugeMetricFamily("loket_norm_target_score", "A score norm's target.", labels=["norm"])
+        for norm in norms:
+            (target if share[norm.id] else target_score).add_metric([norm.id], norm.target)
+        yield from (attainment, target, score, target_score)
