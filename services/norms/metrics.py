@@ -23,10 +23,10 @@ RECORDS_REFUSED = Counter("loket_norms_records_refused", "Records the norms serv
 
 class NormFiguresCollector(Collector):
     """The norms' figures at each scrape, from ``figures()`` (the norms and the book's figures now):
-    ``loket_norm_attainment_ratio{norm,window}`` and ``loket_norm_target_ratio{norm}`` for the share norms,
-    ``loket_norm_score{norm,window}`` and ``loket_norm_target_score{norm}`` for a mean score (satisfaction: not a
-    ratio). A window without data has no sample at all, never 0. Labels: the organisation file's norm ids and
-    the closed set of windows."""
+    ``loket_norm_attainment_ratio{norm,window}`` and ``loket_norm_target_ratio{norm,direction}`` for the share
+    norms, ``loket_norm_score{norm,window}`` and ``loket_norm_target_score{norm,direction}`` for a mean score
+    (satisfaction: not a ratio). A window without data has no sample at all, never 0. Labels: the organisation
+    file's norm ids and the closed sets of windows and directions (the alert rules compare by direction)."""
 
     def __init__(self, figures: Callable[[], tuple[Sequence[Norm], Sequence[Figure]]]) -> None:
         self._figures = figures
@@ -46,8 +46,10 @@ class NormFiguresCollector(Collector):
             if figure.actual is not None:
                 (attainment if share[figure.norm] else score).add_metric([figure.norm, figure.window.value],
                                                                          figure.actual)
-        target = GaugeMetricFamily("loket_norm_target_ratio", "A share norm's target.", labels=["norm"])
-        target_score = GaugeMetricFamily("loket_norm_target_score", "A score norm's target.", labels=["norm"])
+        target = GaugeMetricFamily("loket_norm_target_ratio", "A share norm's target; direction: met at-least or "
+                                   "at-most it.", labels=["norm", "direction"])
+        target_score = GaugeMetricFamily("loket_norm_target_score", "A score norm's target; direction: met at-least "
+                                         "or at-most it.", labels=["norm", "direction"])
         for norm in norms:
-            (target if share[norm.id] else target_score).add_metric([norm.id], norm.target)
+            (target if share[norm.id] else target_score).add_metric([norm.id, norm.direction.value], norm.target)
         yield from (attainment, target, score, target_score)

@@ -31,6 +31,6 @@ def test_each_window_with_data_is_a_sample_and_a_window_without_none():
     assert samples[("loket_norm_attainment_ratio", (("norm", "n0"), ("window", "7d")))] == 0.75
     assert ("loket_norm_attainment_ratio", (("norm", "n0"), ("window", "today"))) not in samples  # no data today
     assert samples[("loket_norm_score", (("norm", "n1"), ("window", "30d")))] == 8.0
-    assert samples[("loket_norm_target_ratio", (("norm", "n0"),))] == 0.8
-    assert samples[("loket_norm_target_score", (("norm", "n1"),))] == 7.5
+    assert samples[("loket_norm_target_ratio", (("direction", "at-least"), ("norm", "n0")))] == 0.8
+    assert samples[("loket_norm_target_score", (("direction", "at-least"), ("norm", "n1")))] == 7.5
     assert not any(name == "loket_norm_attainment_ratio" and dict(labels)["norm"] == "n1" for name, labels in samples)
