@@ -1,10 +1,11 @@
 """Loket's Prometheus configuration checked by Prometheus's own tool: the scrape configuration and the alert rules
 are valid (``promtool check``), the rules fire as their unit tests say (``promtool test rules``), and every metric
-an alert asks for is one the services expose. promtool comes with Debian's ``prometheus`` package, which ./dev
-installs: without it these tests fail, they never skip."""
+an alert or a Grafana panel asks for is one the services expose. promtool comes with Debian's ``prometheus``
+package, which ./dev installs: without it these tests fail, they never skip."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+DASHBOARD = DEPLOY.parent / "grafana" / "loket.json"
+#: A metric's name in a PromQL expression (not a function, label or keyword: those are followed by "(" or "=").
+METRIC = re.compile(r"\b(loket_[a-z_]+|up)\b(?=\s*[{<>=!)\[\s]|$)")
 #: Metrics a rule may ask for beyond the services' own: Prometheus's per target.
 PROMETHEUS_OWN = {"up"}
 
@@ -32,11 +36,23 @@ def test_promtool_finds_the_configuration_valid_and_the_alerts_as_tested(check, 
     assert "SUCCESS" in done.stdout + done.stderr
 
 
+def exposed() -> set[str]:
+    """Every metric name a service declares (a counter's samples end in ``_total``), and Prometheus's own."""
+    names = set(re.findall(r'"(loket_[a-z_]+)"', "\n".join(
+        path.read_text("utf-8") for path in Path(DEPLOY.parents[1], "services").rglob("metrics.py"))))
+    return names | {f"{name}_total" for name in names} | PROMETHEUS_OWN
+
+
 def test_every_metric_an_alert_asks_for_is_exposed_by_a_service():
     rules = (DEPLOY / "rules" / "loket.yml").read_text("utf-8")
     expressions = "\n".join(re.findall(r"expr: \|?\n?((?:\s{10}.*\n)+|.*\n)", rules))
-    asked = set(re.findall(r"\b(loket_[a-z_]+|up)\b(?=\s*[{<>=!)\s]|$)", expressions))
-    declared = set(re.findall(r'"(loket_[a-z_]+)"', "\n".join(
-        path.read_text("utf-8") for path in Path(DEPLOY.parents[1], "services").rglob("metrics.py"))))
+    asked = set(METRIC.findall(expressions))
     assert asked, "no metric found in the rules: the pattern no longer reads them"
-    assert asked <= declared | PROMETHEUS_OWN, asked - declared - PROMETHEUS_OWN
+    assert asked <= exposed(), asked - exposed()
+
+
+def test_every_metric_a_grafana_panel_asks_for_is_exposed_by_a_service():
+    panels = json.loads(DASHBOARD.read_text("utf-8"))["panels"]
+    asked = {name for panel in panels for target in panel["targets"] for name in METRIC.findall(target["expr"])}
+    assert len(asked) >= 6, asked
+    assert asked <= exposed(), asked - exposed()
