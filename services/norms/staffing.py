@@ -14,8 +14,9 @@ powers and factorials overflows.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Beyond this many agents the advice gives up (a rate so high it is a fault in the data, not a queue).
 MAX_AGENTS = 10_000
@@ -82,3 +83,63 @@ def agents_needed(calls_per_second: float, handle_seconds: float, threshold_seco
         if agents >= MAX_AGENTS:
             raise ValueError(f"more than {MAX_AGENTS} agents would be needed: check the arrival rate")
         agents += 1
+
+
+#: The live load is measured over the last half hour of calls offered and the last hour of calls ended.
+ARRIVALS_WINDOW = dt.timedelta(minutes=30)
+HANDLE_WINDOW = dt.timedelta(hours=1)
+#: The next hour is forecast from the same hour of the days before, this many of them at most.
+FORECAST_DAYS = 7
+
+
+@dataclass(frozen=True)
+class StaffingAdvice:
+    """How many agents the phone norm needs now and in the next hour, with the load each is worked out from.
+    ``None``: no calls seen to work from."""
+
+    now: QueueFigures | None
+    next_hour: QueueFigures | None
+    calls_per_second: float
+    next_hour_calls_per_second: float
+    handle_seconds: float | None
+
+
+@dataclass
+class PhoneLoad:
+    """The phone queue's load as the calls come in: when each was offered, and each ended call's handle time
+    (talk and wrap-up). Keeps what the forecast needs: ``FORECAST_DAYS`` days and the last hour."""
+
+    offered: list[dt.datetime] = field(default_factory=list)
+    handled: list[tuple[dt.datetime, float]] = field(default_factory=list)
+
+    def call_offered(self, at: dt.datetime) -> None:
+        self.offered.append(at)
+
+    def call_ended(self, at: dt.datetime, handle_seconds: float) -> None:
+        self.handled.append((at, handle_seconds))
+
+    def forget_before(self, moment: dt.datetime) -> None:
+        self.offered = [at for at in self.offered if at >= moment]
+        self.handled = [(at, seconds) for at, seconds in self.handled if at >= moment]
+
+    def advice(self, now: dt.datetime, threshold_seconds: float, target: float) -> StaffingAdvice:
+        """Agents for ``target`` of the calls within ``threshold_seconds``: now, from the last half hour's
+        arrivals, and in the next hour, from the arrivals in that hour on the days before (their mean); both with
+        the last hour's mean handle time."""
+        recent = sum(1 for at in self.offered if now - ARRIVALS_WINDOW <= at < now)
+        rate = recent / ARRIVALS_WINDOW.total_seconds()
+        days = [sum(1 for at in self.offered if now - dt.timedelta(days=d) <= at < now - dt.timedelta(days=d, hours=-1))
+                for d in range(1, FORECAST_DAYS + 1)]
+        seen = [n for d, n in enumerate(days, 1) if self._has_data(now - dt.timedelta(days=d))]
+        next_rate = sum(seen) / len(seen) / 3600 if seen else 0.0
+        handles = [seconds for at, seconds in self.handled if now - HANDLE_WINDOW <= at < now]
+        if not handles:
+            return StaffingAdvice(None, None, rate, next_rate, None)
+        handle = sum(handles) / len(handles)
+        return StaffingAdvice(agents_needed(rate, handle, threshold_seconds, target),
+                              agents_needed(next_rate, handle, threshold_seconds, target) if seen else None,
+                              rate, next_rate, handle)
+
+    def _has_data(self, day_start: dt.datetime) -> bool:
+        """Whether the load was being watched then: any call offered before that moment."""
+        return bool(self.offered) and min(self.offered) <= day_start

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
 
-from services.norms.staffing import agents_needed, erlang_c, queue_figures
+from services.norms.staffing import PhoneLoad, agents_needed, erlang_c, queue_figures
 
 HALF_HOUR = 30 * 60
 
@@ -67,3 +68,32 @@ def test_impossible_inputs_are_refused(bad):
     arguments = dict(agents=5, calls_per_second=0.01, handle_seconds=180, threshold_seconds=20) | bad
     with pytest.raises(ValueError):
         queue_figures(**arguments)
+
+
+NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def test_advice_now_from_the_last_half_hour_and_for_the_next_hour_from_the_days_before():
+    load = PhoneLoad()
+    for day, calls in ((3, 120), (2, 80), (1, 100)):  # the hour from 10:00 on each of the three days before
+        start = NOW - dt.timedelta(days=day)
+        for n in range(calls):
+            load.call_offered(start + dt.timedelta(seconds=n * 3600 / calls))
+    for n in range(50):  # the last half hour: 50 calls
+        load.call_offered(NOW - dt.timedelta(seconds=1800 - n * 36))
+    for n in range(20):
+        load.call_ended(NOW - dt.timedelta(minutes=n + 1), 150 if n % 2 else 210)  # a mean of 180 s
+    advice = load.advice(NOW, threshold_seconds=25, target=0.8)
+    assert advice.calls_per_second == pytest.approx(50 / 1800) and advice.handle_seconds == pytest.approx(180)
+    assert advice.now == agents_needed(50 / 1800, 180, 25, 0.8)  # 5 Erlang
+    assert advice.now.agents == 8 and queue_figures(7, 50 / 1800, 180, 25).service_level < 0.8
+    # Days 4-7 were before the load was watched: the mean of the three days seen, 100 calls an hour.
+    assert advice.next_hour_calls_per_second == pytest.approx(100 / 3600)
+    assert advice.next_hour == agents_needed(100 / 3600, 180, 25, 0.8)
+
+
+def test_no_advice_without_calls_to_work_from():
+    load = PhoneLoad()
+    load.call_offered(NOW - dt.timedelta(minutes=5))
+    advice = load.advice(NOW, threshold_seconds=25, target=0.8)
+    assert (advice.now, advice.next_hour, advice.handle_seconds) == (None, None, None)
