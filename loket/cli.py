@@ -122,10 +122,47 @@ def cases() -> None:
     _serve("services.case.app")
 
 
-@cli.command()
-def norms() -> None:
-    """Run the norms service (metrics on /metrics)."""
-    _serve("services.norms.app")
+norms_cli = typer.Typer(help="Run the norms service: the service thermometer on /thermometer, metrics on "
+                        "/metrics; or rebuild its figures.", invoke_without_command=True)
+cli.add_typer(norms_cli, name="norms")
+
+
+@norms_cli.callback()
+def norms(context: typer.Context) -> None:
+    """Run the norms service: the thermometer on /thermometer, its JSON on /thermometer.json, metrics on /metrics."""
+    if context.invoked_subcommand is None:
+        _serve("services.norms.app")
+
+
+@norms_cli.command("rebuild")
+def norms_rebuild(
+    at: str | None = typer.Option(None, show_default=False, help="The moment the figures hold for (ISO 8601 with "
+                                  "an offset, e.g. a live thermometer's measured_at); by default now."),
+    staffing: bool = typer.Option(False, "--staffing", help="The staffing advice instead of the thermometer."),
+) -> None:
+    """Compute every norm again from the topics' whole history and print the thermometer's JSON (as the norms
+    service's /thermometer.json at the same moment)."""
+    import datetime as dt
+
+    from plumbing.exceptions import PlumbingError
+    from plumbing.organisation import OrganisationFileError, load_organisation
+    from services.norms.rebuild import rebuilt_json
+    from services.norms.settings import NormsSettings
+
+    moment = None
+    if at is not None:
+        try:
+            moment = dt.datetime.fromisoformat(at)
+        except ValueError:
+            _fail(f"not a moment: {at!r} (say 2026-12-03T10:15:00+01:00)")
+        if moment.tzinfo is None:
+            _fail(f"{at!r} has no offset: say which time zone it is in (+01:00, Z)")
+    settings = NormsSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        typer.echo(rebuilt_json(settings, load_organisation(settings.organisation_file), moment, staffing))
+    except (OrganisationFileError, PlumbingError) as exc:
+        _fail(str(exc))
 
 
 @cli.command()

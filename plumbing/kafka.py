@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
@@ -181,6 +181,22 @@ def group_consumer(settings: KafkaSettings, service: str, **overrides: object) -
     }
     config.update(overrides)
     return AIOKafkaConsumer(**config)
+
+
+def reading_consumer(settings: KafkaSettings, service: str | None, specs: Iterable[TopicSpec]) -> AIOKafkaConsumer:
+    """A consumer of every partition of ``specs``, assigned rather than balanced in a group: for a service that
+    must see all of each topic (the norms read every contact), in one process, and for tools. A service's group
+    keeps only its committed offsets (Kafka takes a commit from a consumer outside the group's membership); a tool
+    (``service`` None) has no group. Start it with ``start_consumer``; its positions are the committed offsets, or
+    the start of each partition."""
+    if service is None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+    else:
+        consumer = group_consumer(settings, service)
+    consumer.assign([TopicPartition(topic_name(settings, spec), partition) for spec in specs
+                     for partition in range(settings.topic_partitions)])
+    return consumer
 
 
 #: The seed of Kafka's murmur2 partitioner (``Utils.murmur2`` of the Java clients).

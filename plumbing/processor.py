@@ -31,13 +31,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import (CommitFailedError, KafkaConnectionError, KafkaTimeoutError, OutOfOrderSequenceNumber,
                              UnknownProducerId)
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from plumbing.changelog import PartitionedState, from_input, read_changelog
 from plumbing.deadletters import guarded
@@ -68,6 +72,10 @@ COMMIT_PATIENCE = 10.0
 #: an outage is told (and its end) also while there is nothing to process.
 PROBE_INTERVAL = 10.0
 SWEEP_CHUNK = 1000
+
+BATCH_DURATION = Histogram("loket_batch_duration_seconds", "Seconds from a batch's records in hand to its "
+                           "offsets committed (handling, sending and waiting for the broker), per service.",
+                           ["service"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 
 class Sender:
@@ -153,6 +161,9 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         self._stopping = asyncio.Event()
         self._next_probe = time.monotonic() + PROBE_INTERVAL
+        self.name = name
+        self.done: dict[TopicPartition, int] = {}  # the offsets committed (by this process, or before): lag's floor
+        _LIVE.add(self)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -173,16 +184,20 @@ class BatchProcessor(ConsumerRebalanceListener):
         delivered again. Any other failed send raises, and nothing of its batch is committed."""
         self._stopping = stopping
         try:
+            await self._learn_committed()
             while not stopping.is_set():
                 self._follow_restore()
                 batches = await self._fetch()
                 if batches:
+                    started = time.monotonic()
                     async with self._lock:
                         await self._process(batches)
+                    BATCH_DURATION.labels(self.name).observe(time.monotonic() - started)
                 if self._expire is not None and time.monotonic() >= self._next_sweep:
                     await self._sweep(self._expire)
                 if time.monotonic() >= self._next_probe:
                     await self._probe()
+                    await self._learn_committed()
         except Stopped as stopped:
             log.warning("stopped_with_batch_uncommitted", dependency=stopped.dependency)  # it is delivered again
         finally:
@@ -235,6 +250,17 @@ class BatchProcessor(ConsumerRebalanceListener):
         else:
             self._broker.succeeded()
 
+    async def _learn_committed(self) -> None:
+        """The committed offsets of assigned partitions this process has not committed to yet (for its lag)."""
+        for tp in self._consumer.assignment() - self.done.keys():
+            try:
+                async with asyncio.timeout(COMMIT_PATIENCE):
+                    committed = await self._consumer.committed(tp)
+            except (TimeoutError, KafkaConnectionError, KafkaTimeoutError):
+                return  # the broker is away: the probe tells it
+            if tp in self._consumer.assignment():
+                self.done.setdefault(tp, committed or 0)
+
     async def _sweep(self, expire: Expire) -> None:
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         async with self._lock:
@@ -281,6 +307,7 @@ class BatchProcessor(ConsumerRebalanceListener):
             await until_it_works(lambda: self._commit_once(offsets), outage=self._broker, stopping=self._stopping,
                                  retry_on=broker_away)
             self._next_probe = time.monotonic() + PROBE_INTERVAL  # the broker took it: no need to ask
+            self.done.update(offsets)
             self._committed.update((tp, o) for tp, o in offsets.items() if self._routes[tp.topic].stateful)
         except CommitFailedError as exc:
             # Not a normal rebalance (the revocation waits for this commit): the group has moved on
@@ -305,6 +332,7 @@ class BatchProcessor(ConsumerRebalanceListener):
             self._unrestored -= revoked  # not read back, nor resumed, for the process that owned them
             for tp in revoked:
                 self._committed.pop(tp, None)
+                self.done.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
@@ -313,3 +341,38 @@ class BatchProcessor(ConsumerRebalanceListener):
             self._state.drop(self._state.owned() - {tp.partition for tp in stateful})
             self._unrestored = {tp for tp in stateful if not self._state.owns(tp.partition)}
             self._consumer.pause(*self._unrestored)
+
+
+def lag(processor: BatchProcessor) -> dict[TopicPartition, int]:
+    """Records behind the end of each assigned partition, from the offset committed, as far as the consumer's
+    last fetch saw the end; partitions of which either is not known yet are left out."""
+    consumer = processor.consumer
+    behind = {}
+    for tp in consumer.assignment():
+        end, floor = consumer.highwater(tp), processor.done.get(tp)
+        if end is not None and floor is not None:
+            behind[tp] = max(end - floor, 0)
+    return behind
+
+
+#: The processors of this process: each service runs one, tests may run several.
+_LIVE: weakref.WeakSet[BatchProcessor] = weakref.WeakSet()
+
+
+class _LagCollector(Collector):
+    """``loket_consumer_lag{service,topic,partition}`` at each scrape, for every processor of the process."""
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("loket_consumer_lag", "Records of a partition a service has not committed yet, "
+                                   "as far as its last fetch saw the partition's end.",
+                                   labels=["service", "topic", "partition"])
+        for processor in list(_LIVE):
+            for tp, behind in sorted(lag(processor).items()):
+                family.add_metric([processor.name, tp.topic, str(tp.partition)], behind)
+        yield family
+
+
+REGISTRY.register(_LagCollector())

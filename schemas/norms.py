@@ -166,3 +166,28 @@ class Thermometer(Frozen):
     organisation: str
     measured_at: AwareDatetime = Field(description="The moment the figures hold for.")
     norms: tuple[NormFigures, ...]
+
+
+class QueueAdvice(Frozen):
+    """Erlang C's figures for the phone queue with the fewest agents that meet the phone norm."""
+
+    agents: int = Field(ge=0, description="Agents on the phone that the norm needs.")
+    calls_per_hour: float = Field(ge=0, description="Calls offered an hour: the load worked from.")
+    wait_probability: float = Field(ge=0, le=1, description="Share of callers who find every agent busy.")
+    service_level: float = Field(ge=0, le=1, description="Share answered within the norm's threshold.")
+    average_speed_of_answer_seconds: float = Field(ge=0, description="Mean wait over all calls.")
+    occupancy: float = Field(ge=0, le=1, description="Share of the agents' time spent on calls.")
+
+
+class Staffing(Frozen):
+    """Staffing advice for the phone queue (``/staffing.json``): agents the phone norm needs now (from the last
+    half hour's calls) and in the next hour (from that hour on the days before), with the last hour's mean handle
+    time. Null where there is nothing to work from."""
+
+    norm: str | None = Field(description="The phone norm advised for; null when the organisation has none.")
+    measured_at: AwareDatetime
+    threshold_seconds: float | None
+    target: float | None
+    handle_seconds: float | None = Field(description="Mean talk and wrap-up time of the last hour's calls.")
+    now: QueueAdvice | None
+    next_hour: QueueAdvice | None

@@ -56,7 +56,7 @@ CONTACTS = TopicSpec(
                 "replies to web, e-mail and letter questions, and the parties' satisfaction scores.",
     events=(QuestionAsked, *CALL_EVENTS, *COUNTER_EVENTS, SatisfactionScored, FirstReplySent),
     senders=(Service.INTAKE,),
-    receivers=(Service.ROUTER,),
+    receivers=(Service.ROUTER, Service.NORMS),
 )
 DECISIONS = TopicSpec(
     "loket.decisions.v1",
@@ -80,7 +80,7 @@ CASE_EVENTS = TopicSpec(
     description="What happened to cases, published from the case service's outbox.",
     events=(CaseOpened, *CHANGE_EVENTS.values(), CaseResolved, *DEADLINE_EVENTS.values()),
     senders=(Service.CASES,),
-    receivers=(Service.ROUTER,),
+    receivers=(Service.ROUTER, Service.NORMS),
 )
 BACKOFFICE = TopicSpec(
     "loket.backoffice.{department}.v1",

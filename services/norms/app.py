@@ -1,9 +1,18 @@
 """Entry point of ``loket norms``: wiring only.
 
-The norms service is the project's batch processor (``plumbing.processor``) on the decisions, not a faust
-agent: under a broker outage faust-streaming 0.15 kept the process alive but flooded its log (its worker
-replaces the logging set-up, thousands of aiokafka lines a minute) and did not stop on SIGTERM while the
-broker was away; and its open bugs #596 and #606 break "nothing lost", as they did for the router.
+The norms are measured from the topics themselves, which are their history: at every start the service reads
+the contacts, decisions and case events from the beginning up to the offsets it committed before (quietly: it
+dead-lettered what it refused then), then goes on from there on the project's batch processor, which commits
+after each batch and parks refused records on the dead-letter topic. What the service knows is so always a
+function of the topics, the very one ``loket norms rebuild`` computes: a crash, even SIGKILL mid-batch, loses
+nothing and counts nothing twice (a batch delivered again after a crash is read into a book built without it).
+
+Not faust: under a broker outage faust-streaming 0.15 kept the process alive but flooded its log and did not
+stop on SIGTERM; its open bugs #596 and #606 break "nothing lost", as they did for the router; and a faust table
+would be a second copy of what the topics already hold.
+
+The service reads every partition of its topics itself (assigned, not balanced in its group, whose committed
+offsets it keeps): the thermometer needs every contact. Run one per deployment; a second is a copy, not a share.
 """
 
 from __future__ import annotations
@@ -11,21 +20,21 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from plumbing.deadletters import decode_event
 from plumbing.health import beside_health, broker_ready
-from plumbing.kafka import (Record, ensure_topics, group_consumer, start_consumer, start_producer, stop_client,
+from plumbing.kafka import (ensure_topics, reading_consumer, start_consumer, start_producer, stop_client,
                             topic_name)
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
+from plumbing.organisation import load_organisation
 from plumbing.processor import BatchProcessor, Handler, Route
-from schemas import RoutingDecided
 from schemas.envelope import source_urn
-from schemas.topics import DEAD_LETTERS, DECISIONS, Service
-from services.norms import handlers, metrics
-from services.norms.domain import OutcomeTally, RecentIds
+from schemas.topics import DEAD_LETTERS, Service, TopicSpec
+from services.norms import metrics
+from services.norms.history import read_up_to
 from services.norms.http import create_http_app
+from services.norms.reading import READ_TOPICS, Reading
 from services.norms.settings import NormsSettings
 
 log = structlog.get_logger(__name__)
@@ -35,49 +44,77 @@ SERVICE = Service.NORMS
 CLIENT_STOP_SHARE = 0.3
 
 
-def decision_handler(tally: OutcomeTally, seen: RecentIds) -> Handler:
-    """One decision record in, the tallies updated; nothing out. What it raises the processor dead-letters."""
+class Measuring:
+    """The service's state for its HTTP server: the reading, once the history is read, and the processor."""
 
-    def measured(record: ConsumerRecord) -> list[Record]:
+    def __init__(self, reading: Reading) -> None:
+        self.reading = reading
+        self.history: str | None = "starting"  # why the figures are not whole yet; None once they are
+        self.processor: BatchProcessor | None = None
+
+    def figures(self) -> Reading | str:
+        return self.history if self.history is not None else self.reading
+
+
+def measured(reading: Reading, spec: TopicSpec) -> Handler:
+    """One record of ``spec`` in, taken into the reading; nothing out. What it refuses the processor parks."""
+
+    def measure_one(record: ConsumerRecord) -> list:
         try:
-            handlers.record_decision(decode_event(RoutingDecided, record), tally, seen)
+            reading.take_record(spec, record)
         except Exception:
             metrics.RECORDS_REFUSED.inc()  # the processor parks it, with the reason, on the dead-letter topic
             raise
         return []
 
-    return measured
+    return measure_one
+
+
+async def read_history(consumer: AIOKafkaConsumer, specs: dict[str, TopicSpec], reading: Reading,
+                       stopping: asyncio.Event, batch_size: int) -> None:
+    """Read every assigned partition from its beginning up to the offset the service committed into ``reading``,
+    and leave the consumer there: the processor goes on from it."""
+    committed = {tp: await consumer.committed(tp) or 0 for tp in consumer.assignment()}
+    await read_up_to(consumer, specs, reading, committed, stopping, batch_size)
 
 
 async def serve(settings: NormsSettings, stopping: asyncio.Event) -> None:
-    """Measure decisions, and answer metrics and health requests, until ``stopping`` is set."""
-    running: list[BatchProcessor] = []  # the processor, once its consumer has started
+    """Measure, and answer thermometer, metrics and health requests, until ``stopping`` is set."""
+    organisation = load_organisation(settings.organisation_file)
+    measuring = Measuring(Reading(organisation))
+    metrics.register(measuring.figures)
+    ready = broker_ready(lambda: measuring.processor.producer if measuring.processor else None)
 
-    ready = broker_ready(lambda: running[0].producer if running else None)
-    await beside_health(measure(settings, stopping, running), create_http_app(ready), settings.norms_host,
-                        settings.norms_port, stopping)
+    async def ready_and_read() -> str | None:
+        return await ready() or measuring.history
+
+    app = create_http_app(measuring.figures, ready_and_read, contact=settings.contact())
+    await beside_health(measure(settings, stopping, measuring), app, settings.norms_host, settings.norms_port,
+                        stopping)
 
 
-async def measure(settings: NormsSettings, stopping: asyncio.Event, running: list[BatchProcessor]) -> None:
-    """Measure decisions until ``stopping`` is set; while the broker is away, start-up waits for it."""
-    await ensure_topics(settings, [DECISIONS, DEAD_LETTERS], stopping=stopping)
+async def measure(settings: NormsSettings, stopping: asyncio.Event, measuring: Measuring) -> None:
+    """Read the history, then measure until ``stopping`` is set; while the broker is away, start-up waits."""
+    await ensure_topics(settings, [*READ_TOPICS, DEAD_LETTERS], stopping=stopping)
     source = source_urn(settings.oin, "loket-norms")
     producer = await start_producer(settings, stopping=stopping)  # for dead letters only
-    # The group faust's agent committed in: the switch from faust carries on where it stopped.
-    consumer = group_consumer(settings, SERVICE)
-    routes = {topic_name(settings, DECISIONS): Route(decision_handler(OutcomeTally(), RecentIds()))}
+    consumer = reading_consumer(settings, SERVICE, READ_TOPICS)
+    specs = {topic_name(settings, spec): spec for spec in READ_TOPICS}
+    routes = {name: Route(measured(measuring.reading, spec)) for name, spec in specs.items()}
     processor = BatchProcessor(consumer, producer, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
                                source=source, name=SERVICE, batch_size=settings.norms_batch_size,
                                renew_producer=lambda: start_producer(settings, stopping=stopping))
-    consumer.subscribe(processor.topics, listener=processor)
     try:
         await start_consumer(consumer, settings, stopping=stopping)
-        running.append(processor)
+        measuring.history = "reading the topics' history"
+        await read_history(consumer, specs, measuring.reading, stopping, settings.norms_batch_size)
+        measuring.history = None
+        measuring.processor = processor
         log.info("norms_started")
         await processor.run(stopping)
     finally:
-        # Each within a bound: a consumer's stop leaves its group, and a producer's flushes, for as long as the
-        # broker is away. Nothing is committed here: what was not is delivered again.
+        # Each within a bound: a producer's stop flushes for as long as the broker is away. Nothing is committed
+        # here: what was not is read again.
         timeout = settings.stop_timeout_seconds * CLIENT_STOP_SHARE
         await asyncio.gather(stop_client(consumer, timeout), stop_client(processor.producer, timeout))
         log.info("norms_stopped")
@@ -87,3 +124,4 @@ def main() -> None:
     settings = NormsSettings()
     configure_logging(settings.log_level, settings.log_format)
     run_until_signalled(serve, settings)
+

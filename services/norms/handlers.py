@@ -13,7 +13,7 @@ def record_decision(decision: RoutingDecided, tally: OutcomeTally, seen: RecentI
         return
     data = decision.data
     tally.add(data.outcome)
-    metrics.DECISIONS.labels(outcome=data.outcome.value, channel=data.channel.value).inc()
+    metrics.DECISIONS.labels(outcome=data.outcome.value, rule=data.rule, channel=data.channel.value).inc()
     ratio = tally.first_contact_resolution()
     if ratio is not None:
         metrics.FIRST_CONTACT_RESOLUTION.set(ratio)

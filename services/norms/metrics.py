@@ -3,9 +3,11 @@ file's norm ids, the windows)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -13,10 +15,14 @@ from plumbing.organisation import Norm
 from schemas.norms import MEASURES
 from services.norms.book import Figure
 
-DECISIONS = Counter("loket_decisions", "Routing decisions, by outcome and channel.", ["outcome", "channel"])
+if TYPE_CHECKING:
+    from services.norms.reading import Reading
+
+DECISIONS = Counter("loket_decisions", "Routing decisions on the decisions topic, by outcome, the rule that "
+                    "decided and channel.", ["outcome", "rule", "channel"])
 FIRST_CONTACT_RESOLUTION = Gauge(
     "loket_first_contact_resolution_ratio",
-    "Share of questions answered or referred in the front office at first contact, since the service started.",
+    "Share of the questions on the decisions topic answered or referred in the front office at first contact.",
 )
 RECORDS_REFUSED = Counter("loket_norms_records_refused", "Records the norms service sent to the dead-letter topic.")
 
@@ -53,3 +59,40 @@ class NormFiguresCollector(Collector):
         for norm in norms:
             (target if share[norm.id] else target_score).add_metric([norm.id, norm.direction.value], norm.target)
         yield from (attainment, target, score, target_score)
+
+
+class StaffingCollector(Collector):
+    """``loket_staffing_agents_needed{horizon}`` at each scrape: the agents the phone norm needs ``now`` and in the
+    ``next-hour``; no sample where there is nothing to work from."""
+
+    def __init__(self, figures: Callable[[], "Reading | str"]) -> None:
+        self._figures = figures
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("loket_staffing_agents_needed", "Agents on the phone the phone norm needs "
+                                   "(Erlang C): now, from the last half hour's calls, and in the next hour, from "
+                                   "that hour on the days before.", labels=["horizon"])
+        reading = self._figures()
+        if not isinstance(reading, str):
+            advice = reading.staffing(dt.datetime.now(dt.timezone.utc))
+            for horizon, queue in (("now", advice.now), ("next-hour", advice.next_hour)):
+                if queue is not None:
+                    family.add_metric([horizon], queue.agents)
+        yield family
+
+
+def register(figures: Callable[[], "Reading | str"]) -> None:
+    """Serve the norms' figures and the staffing advice on this process's ``/metrics``: nothing while ``figures``
+    says why there are none (a sentence), the reading's figures at each scrape once there are."""
+
+    def norm_figures() -> tuple[Sequence[Norm], Sequence[Figure]]:
+        reading = figures()
+        if isinstance(reading, str):
+            return (), ()
+        return reading.organisation.norms, reading.book.figures(dt.datetime.now(dt.timezone.utc))
+
+    REGISTRY.register(NormFiguresCollector(norm_figures))
+    REGISTRY.register(StaffingCollector(figures))

@@ -73,15 +73,15 @@ async def _served_documents() -> dict[str, dict]:
     return documents
 
 
-async def test_the_intake_and_the_back_office_serve_their_documents_and_the_norms_server_none():
-    # The norms server is operational only (/metrics, /health): no API, so no document and no /docs.
-    assert sorted(await _served_documents()) == ["backoffice", "intake"]
-    norms = create_http_app()
-    assert (await _get(norms, "/openapi.json")).status_code == 404
-    assert (await _get(norms, "/docs")).status_code == 404
+async def test_every_service_with_an_api_serves_its_document_and_its_docs():
+    # The router and the case service's processor serve /metrics and /health only; the norms server's
+    # thermometer and staffing JSON are an API.
+    assert sorted(await _served_documents()) == ["backoffice", "intake", "norms"]
+    for app in _apps().values():
+        assert (await _get(app, "/docs")).status_code == 200
 
 
-@pytest.mark.parametrize("service", ["intake", "backoffice"])
+@pytest.mark.parametrize("service", ["intake", "backoffice", "norms"])
 async def test_spectral_with_the_adr_ruleset_reports_nothing(service, tmp_path):
     document = tmp_path / f"{service}-openapi.json"
     document.write_text(json.dumps((await _served_documents())[service]), "utf-8")
@@ -90,7 +90,7 @@ async def test_spectral_with_the_adr_ruleset_reports_nothing(service, tmp_path):
     assert run.returncode == 0, run.report()
 
 
-@pytest.mark.parametrize("service", ["intake", "backoffice"])
+@pytest.mark.parametrize("service", ["intake", "backoffice", "norms"])
 async def test_openapi_spec_validator_finds_the_document_valid_as_oas_3_1(service):
     document = (await _served_documents())[service]
     assert document["openapi"] == "3.1.0"

@@ -9,15 +9,17 @@ from prometheus_client import REGISTRY
 from plumbing.kafka import CLOUDEVENT_HEADERS
 from plumbing.processor import BatchProcessor, Route
 from schemas import DecisionData, DeadLetter, RoutingDecided
-from services.norms.app import decision_handler
-from services.norms.domain import OutcomeTally, RecentIds
+from plumbing.organisation import load_organisation
+from schemas.topics import DECISIONS as DECISIONS_TOPIC
+from services.norms.app import measured
+from services.norms.reading import Reading
 from tests.builders import NOW, SOURCE
 from tests.fakes import FakeConsumer, FakeProducer, Journal, record
 from tests.realstack import eventually
 
 DECISIONS, DEAD_LETTERS = "decisions", "dead-letters"
 TP = TopicPartition(DECISIONS, 0)
-WEB_ANSWERED = {"outcome": "answered", "channel": "web"}
+WEB_ANSWERED = {"outcome": "answered", "rule": "front-office-answer", "channel": "web"}
 
 
 def decision(n: int) -> bytes:
@@ -40,7 +42,7 @@ async def measure(*batches: list) -> Journal:
     consumer = FakeConsumer(journal, {TP})
     consumer.batches = [({TP: records}, {}) for records in batches]
     processor = BatchProcessor(consumer, FakeProducer(journal),
-                               {DECISIONS: Route(decision_handler(OutcomeTally(), RecentIds()))},
+                               {DECISIONS: Route(measured(Reading(load_organisation()), DECISIONS_TOPIC))},
                                dead_letters=DEAD_LETTERS, source=SOURCE, name="norms", batch_size=100)
     stopping = asyncio.Event()
     running = asyncio.create_task(processor.run(stopping))

@@ -1,0 +1,76 @@
+"""What the norms service reads, in one place for the live service and ``loket norms rebuild``: every record of
+the contacts, decisions and case-events topics, decoded and taken into the norms' book, the phone load and the
+decision counters; and what is read from them at a moment (the thermometer, the staffing advice)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from plumbing.calendar import WorkingDayCalendar
+from plumbing.deadletters import RawRecord, decode_one_of
+from plumbing.organisation import Organisation
+from schemas.calls import CallEnded, CallOffered
+from schemas.decisions import RoutingDecided
+from schemas.envelope import CloudEvent
+from schemas.norms import NormMeasure, QueueAdvice, Staffing, Thermometer, Unit
+from schemas.topics import CASE_EVENTS, CONTACTS, DECISIONS, TopicSpec
+from services.norms import handlers
+from services.norms.book import NormBook
+from services.norms.domain import OutcomeTally, RecentIds
+from services.norms.staffing import PhoneLoad, QueueFigures
+from services.norms.thermometer import thermometer
+
+#: The topics the norms are measured from, in the order a rebuild reads them.
+READ_TOPICS: tuple[TopicSpec, ...] = (CONTACTS, DECISIONS, CASE_EVENTS)
+_TIME_UNITS = {Unit.SECONDS: 1, Unit.MINUTES: 60}
+
+
+class Reading:
+    """The norms of ``organisation`` as measured from the events taken so far."""
+
+    def __init__(self, organisation: Organisation, calendar: WorkingDayCalendar | None = None) -> None:
+        self.organisation = organisation
+        self.book = NormBook(organisation, calendar)
+        self.load = PhoneLoad()
+        self.tally = OutcomeTally()
+        self._decisions = RecentIds()
+        phone = [n for n in organisation.norms if n.measure is NormMeasure.PHONE_ANSWERED_WITHIN]
+        self._phone = phone[0] if phone else None
+
+    def take_record(self, spec: TopicSpec, record: RawRecord) -> None:
+        """Decode a record of one of ``READ_TOPICS`` and take it in; ``Refused`` names what is wrong with it."""
+        self.take(decode_one_of(spec.events, record))  # type: ignore[arg-type]
+
+    def take(self, event: CloudEvent) -> None:
+        self.book.observe(event)
+        match event:
+            case CallOffered():
+                self.load.call_offered(event.data.offered_at)
+            case CallEnded():
+                self.load.call_ended(event.data.ended_at, event.data.talk_seconds + event.data.wrap_up_seconds)
+            case RoutingDecided():
+                handlers.record_decision(event, self.tally, self._decisions)
+
+    def thermometer(self, now: dt.datetime) -> Thermometer:
+        return thermometer(self.organisation, self.book.figures(now), now)
+
+    def staffing(self, now: dt.datetime) -> Staffing:
+        """Agents the phone norm (the organisation's first phone-answered-within norm) needs now and next hour."""
+        norm = self._phone
+        if norm is None or norm.threshold is None or norm.unit is None:
+            return Staffing(norm=None, measured_at=now, threshold_seconds=None, target=None, handle_seconds=None,
+                            now=None, next_hour=None)
+        threshold = norm.threshold * _TIME_UNITS[norm.unit]
+        advice = self.load.advice(now, threshold, norm.target)
+        return Staffing(norm=norm.id, measured_at=now, threshold_seconds=threshold, target=norm.target,
+                        handle_seconds=advice.handle_seconds, now=_queue(advice.now, advice.calls_per_second),
+                        next_hour=_queue(advice.next_hour, advice.next_hour_calls_per_second))
+
+
+def _queue(figures: QueueFigures | None, calls_per_second: float) -> QueueAdvice | None:
+    if figures is None:
+        return None
+    return QueueAdvice(agents=figures.agents, calls_per_hour=calls_per_second * 3600,
+                       wait_probability=figures.wait_probability, service_level=figures.service_level,
+                       average_speed_of_answer_seconds=figures.average_speed_of_answer_seconds,
+                       occupancy=figures.occupancy)
