@@ -104,11 +104,12 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
             await admin.start()
             existing = set(await admin.list_topics())
             own = {t.name: t for t in internal}
+            kept = {topic_name(settings, s): s.retention_ms for s in specs}
             wanted = [topic_name(settings, s) for s in specs] + [t.name for t in internal]
             await _check_partitions(admin, [name for name in wanted if name in existing], settings.topic_partitions)
             for name in wanted:
                 if name not in existing and name not in created:
-                    await _create(admin, name, settings, own.get(name))
+                    await _create(admin, name, settings, own.get(name), kept.get(name))
                     created.append(name)
         finally:
             await stop_client(admin, CLIENT_STOP_TIMEOUT)
@@ -150,8 +151,8 @@ async def delete_deployment_topics(settings: KafkaSettings) -> list[str]:
 
 
 async def _create(admin: AIOKafkaAdminClient, name: str, settings: KafkaSettings,
-                  internal: InternalTopic | None) -> None:
-    configs: dict[str, str] = {}
+                  internal: InternalTopic | None, retention_ms: int | None = None) -> None:
+    configs: dict[str, str] = {} if retention_ms is None else {"retention.ms": str(retention_ms)}
     if internal is not None and internal.compacted:
         configs = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(MIN_COMPACTION_LAG_MS)}
     if internal is not None and internal.retention_ms is not None:

@@ -109,6 +109,8 @@ def asyncapi_document() -> dict[str, Any]:
             channel["parameters"] = {name: {"description": text} for name, text in topic.parameters}
         else:  # a binding names one topic: a parametrised channel is many
             channel["bindings"] = {"kafka": {"topic": topic.name, "bindingVersion": KAFKA_BINDING_VERSION}}
+            if topic.retention_ms is not None:
+                channel["bindings"]["kafka"]["topicConfiguration"] = {"retention.ms": topic.retention_ms}
         channels[channel_id(topic)] = channel
         operations.update(_operations(topic))
     return {

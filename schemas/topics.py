@@ -28,6 +28,14 @@ class Service(StrEnum):
     NORMS = "norms"
 
 
+#: Days of contacts and decisions kept: the norms are measured from the topics, over windows of up to 30 days and
+#: the window before (the trend), at each start of the norms service and by ``loket norms rebuild``; two days spare.
+NORMS_HISTORY_DAYS = 62
+#: Days of case events kept: a case's opening must still be there when it is resolved, for the norms, and cases
+#: run for months (a complaint's term can be extended, a case suspended).
+CASE_HISTORY_DAYS = 400
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """One topic of the contract: who publishes to it and which consumer groups read it."""
@@ -39,6 +47,11 @@ class TopicSpec:
     senders: tuple[Service, ...] = ()
     receivers: tuple[Service, ...] = ()
     parameters: tuple[tuple[str, str], ...] = ()  # (name, description) of each ``{name}`` in ``name``
+    retention_days: int | None = None  # how long records are kept, when Loket creates the topic; None: the broker's
+
+    @property
+    def retention_ms(self) -> int | None:
+        return None if self.retention_days is None else self.retention_days * 24 * 60 * 60 * 1000
 
     def with_parameters(self, **values: str) -> "TopicSpec":
         """The concrete topic of a parametrised one, e.g. one department's work queue."""
@@ -57,6 +70,7 @@ CONTACTS = TopicSpec(
     events=(QuestionAsked, *CALL_EVENTS, *COUNTER_EVENTS, SatisfactionScored, FirstReplySent),
     senders=(Service.INTAKE,),
     receivers=(Service.ROUTER, Service.NORMS),
+    retention_days=NORMS_HISTORY_DAYS,
 )
 DECISIONS = TopicSpec(
     "loket.decisions.v1",
@@ -65,6 +79,7 @@ DECISIONS = TopicSpec(
     events=(RoutingDecided,),
     senders=(Service.ROUTER,),
     receivers=(Service.NORMS, Service.CASES),
+    retention_days=NORMS_HISTORY_DAYS,
 )
 CASE_REQUESTS = TopicSpec(
     "loket.case-requests.v1",
@@ -81,6 +96,7 @@ CASE_EVENTS = TopicSpec(
     events=(CaseOpened, *CHANGE_EVENTS.values(), CaseResolved, *DEADLINE_EVENTS.values()),
     senders=(Service.CASES,),
     receivers=(Service.ROUTER, Service.NORMS),
+    retention_days=CASE_HISTORY_DAYS,
 )
 BACKOFFICE = TopicSpec(
     "loket.backoffice.{department}.v1",
