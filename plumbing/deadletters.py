@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Protocol, TypeVar, Union
 
 import structlog
+from prometheus_client import Counter
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from plumbing.kafka import Record, event_record
@@ -19,6 +20,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 #: The media type of the Kafka binding's structured mode, JSON event format (parameters such as charset aside).
 STRUCTURED_MEDIA_TYPE = STRUCTURED_CONTENT_TYPE.split(";")[0].lower().encode()
 log = structlog.get_logger(__name__)
+#: Why a record was parked, as a metric's label (the reason itself is free text, in the dead letter): not a valid
+#: event, an unexpected failure handling it, or refused by the database.
+INVALID, FAILED, DATABASE = "invalid", "failed", "database"
+DEAD_LETTERS = Counter("loket_dead_letters", "Records parked on the dead-letter topic, by the topic they came from "
+                       "and why: invalid (not a valid event), failed (an unexpected error handling it), database "
+                       "(PostgreSQL refused it).", ["topic", "reason"])
 
 
 class Refused(Exception):
@@ -157,9 +164,12 @@ def dead_letter_key(record: RawRecord) -> str:
     return f"{record.topic}:{record.partition}:{record.offset}"
 
 
-def refuse(record: RawRecord, reason: str, *, dead_letters: str, source: str, consumer: str) -> Record:
-    """Log a refused record (where, why — never its content) and return its dead letter for ``dead_letters``."""
+def refuse(record: RawRecord, reason: str, *, dead_letters: str, source: str, consumer: str,
+           kind: str = INVALID) -> Record:
+    """Log a refused record (where, why — never its content), count it by ``kind`` (``INVALID``, ``FAILED`` or
+    ``DATABASE``) and return its dead letter for ``dead_letters``."""
     location = dead_letter_key(record)
+    DEAD_LETTERS.labels(topic=record.topic, reason=kind).inc()
     log.warning("record_refused", location=location, consumer=consumer, reason=reason)
     letter = dead_letter(record, source=source, consumer=consumer, reason=reason, now=dt.datetime.now(dt.timezone.utc))
     return event_record(dead_letters, location, letter)
@@ -177,8 +187,8 @@ def guarded(
     try:
         return handle(record)
     except Refused as refused:
-        reason = refused.reason
+        reason, kind = refused.reason, INVALID
     except Exception as exc:  # noqa: BLE001 — see the docstring; the type names the failure, the text may hold input
-        reason = f"unexpected {type(exc).__name__} in {consumer}"
+        reason, kind = f"unexpected {type(exc).__name__} in {consumer}", FAILED
         log.error("record_failed", consumer=consumer, error=type(exc).__name__)
-    return [refuse(record, reason, dead_letters=dead_letters, source=source, consumer=consumer)]
+    return [refuse(record, reason, dead_letters=dead_letters, source=source, consumer=consumer, kind=kind)]

@@ -12,7 +12,7 @@ import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from plumbing.calendar import TermCalendar
-from plumbing.deadletters import Refused, decode_event, refuse
+from plumbing.deadletters import DATABASE, INVALID, Refused, decode_event, refuse
 from plumbing.kafka import Record, event_record, topic_name
 from plumbing.outage import Outage
 from plumbing.processor import Sender
@@ -58,8 +58,9 @@ class _BatchHandler:
             events.setdefault(decoded.id, (decoded, record))
         return events
 
-    def _refuse(self, record: ConsumerRecord, reason: str) -> Record:
-        return refuse(record, reason, dead_letters=self._dead_letters, source=self._source, consumer=SERVICE)
+    def _refuse(self, record: ConsumerRecord, reason: str, kind: str = INVALID) -> Record:
+        return refuse(record, reason, dead_letters=self._dead_letters, source=self._source, consumer=SERVICE,
+                      kind=kind)
 
 
 class CaseRequests(_BatchHandler):
@@ -80,7 +81,7 @@ class CaseRequests(_BatchHandler):
             [r for r, _ in requests.values()], store=self._store, source=self._source, now=now,
             calendar=self._calendar, levels=self._levels))
         for request_id, error in stored.refused.items():
-            letters.append(self._refuse(requests[request_id][1], f"PostgreSQL refused the case: {error}"))
+            letters.append(self._refuse(requests[request_id][1], f"PostgreSQL refused the case: {error}", DATABASE))
         if requests:
             log.info("case_requests_stored", opened=len(stored.opened), refused=len(stored.refused),
                      repeated=len(requests) - len(stored.opened) - len(stored.refused))

@@ -22,6 +22,9 @@ CASES_OVERDUE = Gauge("loket_cases_overdue", "Cases not resolved past their serv
 OUTBOX_WAITING = Gauge("loket_case_outbox_waiting", "Case events in the outbox, not yet published.")
 EVENTS_PUBLISHED = Counter("loket_case_events_published", "Case events the outbox relay published, by type (a "
                            "relay stopped between publishing and marking publishes again).", ["type"])
+CASE_BREACHES = Counter("loket_case_breaches", "Cases that passed a due date unresolved, by department and clock "
+                        "(service: the service norm's due date; legal: the legal term, e.g. Awb 9:11).",
+                        ["department", "clock"])
 DEADLINE_LEVELS = Counter("loket_case_deadline_levels", "Deadline levels announced, by department, clock (service "
                           "norm or legal term) and level.", ["department", "clock", "level"])
 

@@ -68,8 +68,10 @@ class DeadlineWatcher:
             await conn.execute(_ANNOUNCED, [r["case_id"] for r in rows], [r["clock"] for r in rows],
                                [r["level"] for r in rows], now)
         for row in rows:
-            metrics.DEADLINE_LEVELS.labels(department=self._departments(row["department"]), clock=row["clock"],
-                                           level=row["level"]).inc()
+            department = self._departments(row["department"])
+            metrics.DEADLINE_LEVELS.labels(department=department, clock=row["clock"], level=row["level"]).inc()
+            if row["level"] == "breached":
+                metrics.CASE_BREACHES.labels(department=department, clock=row["clock"]).inc()
         log.info("deadline_levels_announced", count=len(rows))
         return len(rows)
 

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -24,6 +24,13 @@ FIRST_CONTACT_RESOLUTION = Gauge(
     "loket_first_contact_resolution_ratio",
     "Share of the questions on the decisions topic answered or referred in the front office at first contact.",
 )
+CONTACTS = Counter("loket_contacts", "Events on the contacts stream, from every door, by channel and type (a question "
+                   "asked, a call offered, a ticket called, a score, a first reply...); an event on it twice counts "
+                   "once.", ["channel", "type"])
+WAIT_SECONDS = Histogram("loket_wait_seconds", "How long people waited for the organisation: phone callers in the "
+                         "queue until answered or hanging up, counter walk-ins from their ticket until called.",
+                         ["channel"], buckets=(5, 10, 15, 20, 25, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900, 1200,
+                                               1800, 3600))
 RECORDS_REFUSED = Counter("loket_norms_records_refused", "Records the norms service sent to the dead-letter topic.")
 
 

@@ -9,12 +9,14 @@ import datetime as dt
 from plumbing.calendar import WorkingDayCalendar
 from plumbing.deadletters import RawRecord, decode_one_of
 from plumbing.organisation import Organisation
-from schemas.calls import CallEnded, CallOffered
+from schemas.calls import CallAbandoned, CallAnswered, CallEnded, CallOffered
+from schemas.contacts import Channel
+from schemas.counter import COUNTER_EVENTS, TicketCalled
 from schemas.decisions import RoutingDecided
 from schemas.envelope import CloudEvent
 from schemas.norms import NormMeasure, QueueAdvice, Staffing, Thermometer, Unit
 from schemas.topics import CASE_EVENTS, CONTACTS, DECISIONS, TopicSpec
-from services.norms import handlers
+from services.norms import handlers, metrics
 from services.norms.book import NormBook
 from services.norms.domain import OutcomeTally, RecentIds
 from services.norms.staffing import PhoneLoad, QueueFigures
@@ -22,6 +24,8 @@ from services.norms.thermometer import thermometer
 
 #: The topics the norms are measured from, in the order a rebuild reads them.
 READ_TOPICS: tuple[TopicSpec, ...] = (CONTACTS, DECISIONS, CASE_EVENTS)
+_CONTACT_EVENTS = CONTACTS.events
+_TYPE_PREFIX = "nl.loket.contacts."
 _TIME_UNITS = {Unit.SECONDS: 1, Unit.MINUTES: 60}
 
 
@@ -34,6 +38,7 @@ class Reading:
         self.load = PhoneLoad()
         self.tally = OutcomeTally()
         self._decisions = RecentIds()
+        self._contacts = RecentIds()
         phone = [n for n in organisation.norms if n.measure is NormMeasure.PHONE_ANSWERED_WITHIN]
         self._phone = phone[0] if phone else None
 
@@ -43,6 +48,8 @@ class Reading:
 
     def take(self, event: CloudEvent) -> None:
         self.book.observe(event)
+        if isinstance(event, _CONTACT_EVENTS) and self._contacts.first_time(event.id):
+            self._count_contact(event)
         match event:
             case CallOffered():
                 self.load.call_offered(event.data.offered_at)
@@ -50,6 +57,17 @@ class Reading:
                 self.load.call_ended(event.data.ended_at, event.data.talk_seconds + event.data.wrap_up_seconds)
             case RoutingDecided():
                 handlers.record_decision(event, self.tally, self._decisions)
+
+    def _count_contact(self, event: CloudEvent) -> None:
+        """``loket_contacts_total`` and ``loket_wait_seconds`` (by the channel each event is about)."""
+        if isinstance(event, (CallAnswered, CallAbandoned)):
+            metrics.WAIT_SECONDS.labels(Channel.PHONE.value).observe(event.data.wait_seconds)
+        elif isinstance(event, TicketCalled):
+            metrics.WAIT_SECONDS.labels(Channel.COUNTER.value).observe(event.data.wait_seconds)
+        channel = getattr(event.data, "channel", None)
+        if channel is None:
+            channel = Channel.COUNTER if isinstance(event, COUNTER_EVENTS) else Channel.PHONE  # the rest: calls
+        metrics.CONTACTS.labels(channel=channel.value, type=event.type.removeprefix(_TYPE_PREFIX)).inc()
 
     def thermometer(self, now: dt.datetime) -> Thermometer:
         return thermometer(self.organisation, self.book.figures(now), now)

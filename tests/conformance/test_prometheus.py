@@ -37,10 +37,13 @@ def test_promtool_finds_the_configuration_valid_and_the_alerts_as_tested(check, 
 
 
 def exposed() -> set[str]:
-    """Every metric name a service declares (a counter's samples end in ``_total``), and Prometheus's own."""
-    names = set(re.findall(r'"(loket_[a-z_]+)"', "\n".join(
-        path.read_text("utf-8") for path in Path(DEPLOY.parents[1], "services").rglob("metrics.py"))))
-    return names | {f"{name}_total" for name in names} | PROMETHEUS_OWN
+    """Every metric name a service or the shared plumbing declares (a counter's samples end in ``_total``, a
+    histogram's in ``_bucket``, ``_sum`` and ``_count``), and Prometheus's own."""
+    root = DEPLOY.parents[1]
+    sources = [*Path(root, "services").rglob("metrics.py"), *Path(root, "plumbing").glob("*.py")]
+    names = set(re.findall(r'"(loket_[a-z_]+)"', "\n".join(path.read_text("utf-8") for path in sources)))
+    suffixes = ("", "_total", "_bucket", "_sum", "_count")
+    return {f"{name}{suffix}" for name in names for suffix in suffixes} | PROMETHEUS_OWN
 
 
 def test_every_metric_an_alert_asks_for_is_exposed_by_a_service():
