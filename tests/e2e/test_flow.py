@@ -1,15 +1,22 @@
 """The whole flow through the public HTTP API and the topics, all four services as their own processes."""
 
+import asyncio
+import datetime as dt
+import json
+from collections import Counter
+
 import asyncpg
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket.supervisor import Supervisor
+from plumbing.calendar import DUTCH_TIME
 from schemas import CaseResolved, DeadLetter, DecisionData, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_EVENTS, CONTACTS, DEAD_LETTERS, DECISIONS, TopicSpec
 from services.case.auth import mint_token
 from tests.builders import ChannelSystemAuth
+from tests.integration.test_simulator import simulate
 from tests.realstack import eventually, http_ports, wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -160,3 +167,82 @@ async def _decided(running, topics, question: dict) -> DecisionData:
 async def _found(office: httpx.AsyncClient, case_id: str) -> httpx.Response | None:
     response = await office.get(f"/cases/{case_id}")
     return response if response.status_code == 200 else None
+
+
+async def test_a_simulated_morning_through_the_intake_shows_on_the_thermometer_as_computed_from_its_events(
+        running, topics):
+    """``loket simulate`` through the intake; the test computes the phone, decision and satisfaction norms itself
+    from the events on the topics (docs/norms.md's formulas, written out plainly) and finds the same on
+    /thermometer.json and /metrics, and every contact event counted by type."""
+    await wait_healthy(running["norms"])
+    await wait_healthy(running["intake"])
+    day = last_weekday()
+    print(f"seed {SIMULATED_SEED}, day {day}")
+    done = await asyncio.to_thread(simulate, {}, "--seed", str(SIMULATED_SEED), "--date", day, "--start", "09:00",
+                                   "--duration", "2h", "--speed", "max", "--intake", running["intake"])
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    async def everything_measured() -> bool:
+        return (await topics.consumed_all("router", CONTACTS) and await topics.consumed_all("norms", CONTACTS)
+                and await topics.consumed_all("norms", DECISIONS))
+
+    await eventually(everything_measured, timeout=180, interval=1)
+    total = await topics.count(CONTACTS)
+    contacts = await topics.read(CONTACTS, until=lambda rs: len(rs) >= total)
+    decisions = await topics.read(DECISIONS, until=lambda rs, n=await topics.count(DECISIONS): len(rs) >= n)
+    expected = computed_norms([json.loads(r.value) for r in contacts], [json.loads(r.value) for r in decisions])
+
+    async with httpx.AsyncClient() as client:
+        thermometer = (await client.get(f"{running['norms']}/thermometer.json")).json()
+    shown = {n["id"]: w["actual"] for n in thermometer["norms"] for w in n["windows"] if w["window"] == "7d"}
+    assert {norm: shown[norm] for norm in expected} == pytest.approx(expected, abs=1e-12)
+    for norm, value in expected.items():
+        metric = "loket_norm_score" if norm == "tevredenheid" else "loket_norm_attainment_ratio"
+        assert await _metric(running["norms"], metric, norm=norm, window="7d") == pytest.approx(value, abs=1e-12)
+    by_type = Counter((json.loads(r.value)["type"].removeprefix("nl.loket.contacts.")) for r in contacts)
+    for kind in ("question-asked", "call-offered", "call-answered", "ticket-called", "satisfaction-scored"):
+        counted = await _metrics_sum(running["norms"], "loket_contacts_total", type=kind)
+        assert counted == by_type[kind], kind
+
+
+SIMULATED_SEED = 5
+
+
+def last_weekday() -> str:
+    """The last weekday before today (Dutch time): its figures fall in the 7-day window."""
+    day = dt.datetime.now(DUTCH_TIME).date() - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day.isoformat()
+
+
+def computed_norms(contacts: list[dict], decisions: list[dict]) -> dict[str, float]:
+    """The phone norms, first-contact resolution, referrals and satisfaction, straight from the events (by event
+    id, once each): answered within 25 s over calls answered or abandoned after 5 s; abandoned after 5 s over
+    the same; answered or referred over decisions; referred over decisions; the mean of the first score of each
+    survey response."""
+    once = {e["id"]: e for e in contacts}.values()
+    answered = [e["data"]["wait_seconds"] for e in once if e["type"] == "nl.loket.contacts.call-answered"]
+    abandoned = [e["data"]["wait_seconds"] for e in once if e["type"] == "nl.loket.contacts.call-abandoned"]
+    counted = len(answered) + sum(1 for wait in abandoned if wait > 5)
+    outcomes = [d["data"]["outcome"] for d in {d["id"]: d for d in decisions}.values()]
+    scores: dict[str, int] = {}
+    for e in once:
+        if e["type"] == "nl.loket.contacts.satisfaction-scored":
+            scores.setdefault(e["data"]["response_reference"], e["data"]["score"])
+    assert counted > 50 and len(outcomes) > 50 and len(scores) > 5, (counted, len(outcomes), len(scores))
+    return {
+        "telefoon-opgenomen": sum(1 for wait in answered if wait <= 25) / counted,
+        "telefoon-opgehangen": sum(1 for wait in abandoned if wait > 5) / counted,
+        "direct-geholpen": sum(1 for o in outcomes if o in ("answered", "referred")) / len(outcomes),
+        "doorverwezen": sum(1 for o in outcomes if o == "referred") / len(outcomes),
+        "tevredenheid": sum(scores.values()) / len(scores),
+    }
+
+
+async def _metrics_sum(norms: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` on /metrics whose labels include ``labels``."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{norms}/metrics")).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == name and labels.items() <= s.labels.items())
