@@ -81,8 +81,9 @@ async def test_question_to_decision_to_case_to_metric(running, topics, case_sett
         await conn.close()
 
     async def metrics_show_both() -> bool:
-        answered_n = await _metric(running["norms"], "loket_decisions_total", outcome="answered", channel="web")
-        escalated_n = await _metric(running["norms"], "loket_decisions_total", outcome="escalated", channel="phone")
+        answered_n = await _metrics_sum(running["norms"], "loket_decisions_total", outcome="answered", channel="web")
+        escalated_n = await _metrics_sum(running["norms"], "loket_decisions_total", outcome="escalated",
+                                         channel="phone")
         return answered_n == 1.0 and escalated_n == 1.0
 
     await eventually(metrics_show_both, timeout=60)
