@@ -55,6 +55,9 @@ class DecisionData(Frozen):
     repeat_contact: bool = Field(
         False, description="The party asked about the same subject within 7 days: had to tell the story again."
     )
+    about_subject: str | None = Field(
+        None, description="A complaint's own subject, as the router reads its text: the best-matching ordinary "
+        "question subject (for the recurring-problems report); null for other questions, or when none matches.")
     decided_at: AwareDatetime = Field(
         description="The instant the decision is made at: the question's own time (when it entered the stream), "
                     "not the router's clock, so a redelivered question is decided to the byte as the first time."

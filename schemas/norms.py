@@ -7,6 +7,7 @@ formula, with a worked example) speak of the same things.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -191,3 +192,34 @@ class Staffing(Frozen):
     handle_seconds: float | None = Field(description="Mean talk and wrap-up time of the last hour's calls.")
     now: QueueAdvice | None
     next_hour: QueueAdvice | None
+
+
+class SubjectCount(Frozen):
+    """How often a subject came up in a week."""
+
+    subject: str | None = Field(description="The subject's code; null: a complaint whose subject was not recognised.")
+    title: str = Field(description="The subject's Dutch title.")
+    count: int = Field(ge=1)
+
+
+class RecurringWeek(Frozen):
+    """One ISO week's most frequent subjects of complaints, of repeat contacts and of referrals."""
+
+    week: str = Field(description="ISO week, e.g. 2026-W49 (Monday to Sunday, Dutch time).")
+    starts: dt.date = Field(description="Its Monday.")
+    complaints: tuple[SubjectCount, ...] = Field(description="What complaints were about (the router reads it from "
+                                                 "their text), most frequent first.")
+    repeat_contacts: tuple[SubjectCount, ...] = Field(description="Subjects people had to ask about again within "
+                                                      "7 days, most frequent first.")
+    referrals: tuple[SubjectCount, ...] = Field(description="Subjects referred to another organisation, most "
+                                                "frequent first.")
+
+
+class RecurringProblems(Frozen):
+    """Recurring problems (``/reports/recurring.json``): per week the top subjects of complaints, repeat contacts
+    and referrals, so the organisation can fix causes, not symptoms (Ontvankelijk). Counts only: no personal
+    data."""
+
+    organisation: str
+    measured_at: AwareDatetime
+    weeks: tuple[RecurringWeek, ...] = Field(description="The latest week first.")

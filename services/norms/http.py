@@ -1,6 +1,10 @@
 """The norms HTTP server: the public service thermometer (a page, its JSON and a widget to embed), the staffing
 advice, ``/metrics`` for Prometheus and ``/health`` (``/live``, ``/ready``) for the process manager.
 
+``/reports/recurring`` (and its JSON) shows the organisation's own people which subjects keep coming back in
+complaints, repeat contacts and referrals: counts only, no personal data; put it behind the organisation's own
+access control if it should not be public.
+
 The JSON is an API of its own (``/v1``, in the OAS document, with ``API-Version`` and problem+json), also at the
 addresses the thermometer promises its readers: ``/thermometer.json`` and ``/staffing.json``. While the service
 reads the topics' history after a start, the figures are not whole yet: each answers 503 with ``Retry-After``,
@@ -20,8 +24,8 @@ from plumbing.api import ApiSettings, create_api, problem, problem_response
 from plumbing.health import RETRY_AFTER_SECONDS, ReadyCheck, add_health_endpoints
 from plumbing.http import add_metrics_endpoint
 from plumbing.openapi import ApiInfo
-from schemas.norms import Staffing, Thermometer
-from services.norms.page import render_page, render_widget
+from schemas.norms import RecurringProblems, Staffing, Thermometer
+from services.norms.page import render_page, render_recurring, render_widget
 from services.norms.reading import Reading
 
 API_VERSION = "1.0.0"
@@ -50,7 +54,8 @@ def api_info(contact: dict[str, str]) -> ApiInfo:
         "today, the last 7 and the last 30 days against the target, with its status and trend; and the staffing "
         "the phone norm needs. Public, without personal data. Errors are application/problem+json (RFC 9457).",
         contact=contact,
-        tags=[{"name": "staffing", "description": "Staffing advice for the phone queue (Erlang C)."},
+        tags=[{"name": "reports", "description": "Reports for the organisation's own people."},
+              {"name": "staffing", "description": "Staffing advice for the phone queue (Erlang C)."},
               {"name": "thermometer", "description": "The public service thermometer."}],
     )
 
@@ -83,6 +88,23 @@ def create_http_app(figures: Figures = _nothing, ready: ReadyCheck = _not_measur
         """Agents the phone norm needs now and in the next hour, by Erlang C from the live load."""
         reading = figures()
         return unavailable(reading) if isinstance(reading, str) else reading.staffing(clock())
+
+    @app.get(f"{info.base_path}/reports/recurring", tags=["reports"], response_model=RecurringProblems,
+             operation_id="getRecurringProblems", summary="Recurring problems per week", responses=_UNAVAILABLE)
+    @app.get("/reports/recurring.json", include_in_schema=False, response_model=RecurringProblems)
+    async def recurring_json() -> Any:
+        """Per week (the latest 4) the top subjects of complaints, of repeat contacts and of referrals."""
+        reading = figures()
+        return unavailable(reading) if isinstance(reading, str) else reading.recurring.report(clock())
+
+    @app.get("/reports/recurring", include_in_schema=False, response_class=HTMLResponse)
+    async def recurring_page(request: Request) -> HTMLResponse:
+        """The same for the organisation's own people: a page with a section per week."""
+        reading = figures()
+        if isinstance(reading, str):
+            return HTMLResponse(render_recurring(None), status_code=503,
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return HTMLResponse(render_recurring(reading.recurring.report(clock())))
 
     @app.get("/thermometer", include_in_schema=False, response_class=HTMLResponse)
     async def page(request: Request) -> HTMLResponse:

@@ -11,7 +11,8 @@ from importlib import resources
 import jinja2
 
 from plumbing.calendar import DUTCH_TIME
-from schemas.norms import MEASURES, Direction, NormFigures, Status, Thermometer, Trend, Window, WindowFigure
+from schemas.norms import (MEASURES, Direction, NormFigures, RecurringProblems, Status, Thermometer, Trend, Window,
+                           WindowFigure)
 
 WINDOW_NAMES = {Window.TODAY: "Vandaag", Window.LAST_7_DAYS: "Afgelopen 7 dagen",
                 Window.LAST_30_DAYS: "Afgelopen 30 dagen"}
@@ -48,6 +49,11 @@ def when(moment: dt.datetime) -> str:
     return f"{local.day} {MONTHS[local.month - 1]} {local.year} om {local:%H:%M} uur"
 
 
+def when_day(day: dt.date) -> str:
+    """A day in Dutch words: 30 november 2026."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
 def render_page(thermometer: Thermometer | None) -> str:
     """The whole thermometer; ``None``: the figures are not ready yet (the page says so)."""
     return _environment().get_template("thermometer.html").render(t=thermometer, windows=tuple(Window),
@@ -57,6 +63,11 @@ def render_page(thermometer: Thermometer | None) -> str:
 def render_widget(thermometer: Thermometer | None) -> str:
     """The widget: every norm over the last 7 days, and a link to the whole thermometer."""
     return _environment().get_template("widget.html").render(t=thermometer, shown=WIDGET_WINDOW, **_context())
+
+
+def render_recurring(report: RecurringProblems | None) -> str:
+    """Recurring problems: a section per week with its three lists."""
+    return _environment().get_template("recurring.html").render(r=report, **_context())
 
 
 def _window(norm: NormFigures, window: Window) -> WindowFigure | None:
@@ -69,7 +80,7 @@ def _trim(number: float) -> str:
 
 
 def _context() -> dict[str, object]:
-    return dict(css=_css(), when=when, figure=figure, target=target, window=_window, window_names=WINDOW_NAMES,
+    return dict(css=_css(), when=when, when_day=when_day, figure=figure, target=target, window=_window, window_names=WINDOW_NAMES,
                 before=BEFORE, symbols=SYMBOLS, arrows=ARROWS, trend_words=TREND_WORDS, met=Status.MET,
                 nearly=Status.NEARLY, below_status=Status.BELOW)
 

@@ -19,6 +19,7 @@ from schemas.topics import CASE_EVENTS, CONTACTS, DECISIONS, TopicSpec
 from services.norms import handlers, metrics
 from services.norms.book import NormBook
 from services.norms.domain import OutcomeTally, RecentIds
+from services.norms.recurring import Recurring
 from services.norms.staffing import PhoneLoad, QueueFigures
 from services.norms.thermometer import thermometer
 
@@ -37,6 +38,7 @@ class Reading:
         self.book = NormBook(organisation, calendar)
         self.load = PhoneLoad()
         self.tally = OutcomeTally()
+        self.recurring = Recurring(organisation)
         self._decisions = RecentIds()
         self._contacts = RecentIds()
         phone = [n for n in organisation.norms if n.measure is NormMeasure.PHONE_ANSWERED_WITHIN]
@@ -56,7 +58,8 @@ class Reading:
             case CallEnded():
                 self.load.call_ended(event.data.ended_at, event.data.talk_seconds + event.data.wrap_up_seconds)
             case RoutingDecided():
-                handlers.record_decision(event, self.tally, self._decisions)
+                if handlers.record_decision(event, self.tally, self._decisions):
+                    self.recurring.observe(event.data)
 
     def _count_contact(self, event: CloudEvent) -> None:
         """``loket_contacts_total`` and ``loket_wait_seconds`` (by the channel each event is about)."""

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from plumbing.organisation import Organisation, Subject
+from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import QuestionData
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -104,6 +104,16 @@ class Classifier:
         # Highest score; on a tie the lowest index, i.e. the subject listed first.
         index = min(scores, key=lambda i: (-scores[i], i))
         return self.organisation.subjects[index]
+
+    def about(self, text: str) -> Subject | None:
+        """What a complaint is about: the best-matching ordinary question subject in its text (complaints, ideas,
+        corrections, callbacks and the general subject left out); None when none matches."""
+        subjects = self.organisation.subjects
+        scores = {i: n for i, n in self.scores(text).items()
+                  if subjects[i].kind is SubjectKind.QUESTION and subjects[i].code != self.general.code}
+        if not scores:
+            return None
+        return subjects[min(scores, key=lambda i: (-scores[i], i))]
 
     def scores(self, text: str) -> dict[int, int]:
         words = stems(text)

@@ -118,9 +118,15 @@ def route(
     org = classifier.organisation
     done = state.handled_for(q.key) if state else None
     if done is not None:
-        return _replay(q, done, org, calendar)
-    decision, case = _decide(q, org, calendar)
-    return Routing(decision, case, _next_state(q, org, decision, case))
+        routing = _replay(q, done, org, calendar)
+    else:
+        decision, case = _decide(q, org, calendar)
+        routing = Routing(decision, case, _next_state(q, org, decision, case))
+    if subject.kind is SubjectKind.COMPLAINT and question.data.text:  # for the recurring-problems report
+        about = classifier.about(question.data.text)
+        if about is not None:
+            routing = replace(routing, decision=routing.decision.model_copy(update={"about_subject": about.code}))
+    return routing
 
 
 def _replay(q: _Question, done: Handled, org: Organisation, calendar: TermCalendar) -> Routing:
