@@ -4,6 +4,7 @@ and per test its own topic prefix (so its own topics and consumer groups) and it
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import socket
@@ -26,6 +27,7 @@ from loket import stack
 from loket.stack.ports import ephemeral_range
 from plumbing.kafka import (CLOUDEVENT_HEADERS, Headers, Record, delete_deployment_topics, ensure_topics, group_id,
                             open_reader, send_all, topic_name)
+from plumbing.calendar import DUTCH_TIME
 from plumbing.settings import StackSettings
 from schemas.topics import FIXED_TOPICS, TopicSpec
 from services.case.app import migrate_database
@@ -226,6 +228,15 @@ async def eventually(check: Callable[[], object], timeout: float = 60.0, interva
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout:.0f}s")
         await asyncio.sleep(interval)
+
+
+def last_weekday() -> str:
+    """The last weekday before today (Dutch time), ISO: a simulated day there falls in the norms' 7- and 30-day
+    windows, whatever day the suite runs."""
+    day = dt.datetime.now(DUTCH_TIME).date() - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day.isoformat()
 
 
 async def health(url: str, which: str = "ready") -> httpx.Response:

@@ -3,7 +3,6 @@ router and the case service: once everything is read, its thermometer equals ``l
 moment, figure for figure, and so do the norm figures on its /metrics."""
 
 import asyncio
-import datetime as dt
 import json
 import os
 import signal
@@ -14,10 +13,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from plumbing.calendar import DUTCH_TIME
 from services.norms.reading import READ_TOPICS
 from tests.integration.test_simulator import simulate
-from tests.realstack import eventually, free_port, wait_healthy
+from tests.realstack import eventually, free_port, last_weekday, wait_healthy
 
 pytestmark = pytest.mark.integration
 SEED = 11
@@ -26,14 +24,6 @@ KILLS = (300, 1200)
 #: 9 simulated hours in about 40 seconds: the kills fall while the day is still coming in.
 SPEED = "800"
 BATCH = {"LOKET_NORMS_BATCH_SIZE": "20"}
-
-
-def last_weekday() -> str:
-    """The last working weekday before today (Dutch time): its figures fall in the 7- and 30-day windows."""
-    day = dt.datetime.now(DUTCH_TIME).date() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day.isoformat()
 
 
 async def test_the_norms_killed_twice_mid_stream_equal_a_rebuild_from_the_topics(service, topics, env):

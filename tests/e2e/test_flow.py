@@ -1,7 +1,6 @@
 """The whole flow through the public HTTP API and the topics, all four services as their own processes."""
 
 import asyncio
-import datetime as dt
 import json
 from collections import Counter
 
@@ -11,13 +10,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket.supervisor import Supervisor
-from plumbing.calendar import DUTCH_TIME
 from schemas import CaseResolved, DeadLetter, DecisionData, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_EVENTS, CONTACTS, DEAD_LETTERS, DECISIONS, TopicSpec
 from services.case.auth import mint_token
 from tests.builders import ChannelSystemAuth
 from tests.integration.test_simulator import simulate
-from tests.realstack import eventually, http_ports, wait_healthy
+from tests.realstack import eventually, http_ports, last_weekday, wait_healthy
 
 pytestmark = pytest.mark.e2e
 BSN = "111222333"
@@ -207,14 +205,6 @@ async def test_a_simulated_morning_through_the_intake_shows_on_the_thermometer_a
 
 
 SIMULATED_SEED = 5
-
-
-def last_weekday() -> str:
-    """The last weekday before today (Dutch time): its figures fall in the 7-day window."""
-    day = dt.datetime.now(DUTCH_TIME).date() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day.isoformat()
 
 
 def computed_norms(contacts: list[dict], decisions: list[dict]) -> dict[str, float]:

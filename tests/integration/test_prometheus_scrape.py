@@ -19,9 +19,8 @@ import pytest
 
 from schemas.topics import CASE_EVENTS, CONTACTS, DECISIONS
 from services.norms.reading import READ_TOPICS
-from tests.crash.test_norms_crash import last_weekday
 from tests.integration.test_simulator import simulate
-from tests.realstack import Topics, eventually, free_port, wait_healthy
+from tests.realstack import Topics, eventually, free_port, last_weekday, wait_healthy
 
 pytestmark = pytest.mark.integration
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
