@@ -136,6 +136,9 @@ async def _demo(settings: StackSettings, supervisor: Supervisor, log_dir: Path, 
         for name, url in (("intake", intake_url), ("norms", f"http://{norms.norms_host}:{norms.norms_port}")):
             if not await _wait_healthy(client, f"{url}/health", name, log_dir):
                 return 1
+    console.print(f"[bold]Servicethermometer[/bold]  {thermometer_url(norms)}\n"
+                  "  open it now: the norms fill in as the simulated hour goes by (reload the page)",
+                  soft_wrap=True, highlight=False)
     decisions = await open_reader(settings, DECISIONS, from_end=True)
     parse = _DecisionParser()
     try:
@@ -287,13 +290,20 @@ def department_column(data: DecisionData) -> str:
     return "—" if data.case_id else "front office"
 
 
+def thermometer_url(norms: NormsSettings) -> str:
+    return f"http://{norms.norms_host}:{norms.norms_port}/thermometer"
+
+
 def _where_to_look(log_dir: Path) -> None:
     intake, norms = IntakeSettings(), NormsSettings()
     console.print(f"""
 [bold]Where to look[/bold]
+  thermometer      {thermometer_url(norms)}  (its JSON: /thermometer.json)
+  staffing advice  http://{norms.norms_host}:{norms.norms_port}/staffing.json
+  recurring        http://{norms.norms_host}:{norms.norms_port}/reports/recurring
   intake API docs  http://{intake.intake_host}:{intake.intake_port}/docs
   metrics          http://{norms.norms_host}:{norms.norms_port}/metrics
-                   loket_decisions_total, loket_first_contact_resolution_ratio
+                   loket_norm_attainment_ratio, loket_decisions_total, loket_wait_seconds
   service logs     {escape(str(log_dir))}/
   the stack        loket stack status
 

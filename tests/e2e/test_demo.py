@@ -40,6 +40,8 @@ def test_demo_decides_every_question_and_leaves_no_process_or_folder_behind(env,
     decided = re.search(r"^(\d+) of (\d+) questions decided$", result.stdout, re.MULTILINE)
     assert decided and decided[1] == decided[2] and int(decided[2]) > 8, result.stdout[-3000:]
     assert "phone: calls offered (10 agents)" in result.stdout  # the simulator's own figures
+    thermometer = f"Servicethermometer  http://127.0.0.1:{ports['LOKET_NORMS_PORT']}/thermometer"
+    assert thermometer in result.stdout and result.stdout.index(thermometer) < result.stdout.index("channel")
     assert not _children_running(marker)  # the services it started are gone; the session's stack stays
     lines = result.stdout.splitlines()
     stack_status = subprocess.run([sys.executable, "-m", "loket", "stack", "status"], env=demo_env,
