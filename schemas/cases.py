@@ -59,6 +59,9 @@ class CaseOpenedData(Frozen):
     legal_due: dt.date | None = Field(None, description="Last day of the legal term, if any.")
     party_pseudonym: str | None = Field(None, description="Pseudonym of the party.")
     opened_at: AwareDatetime = Field(description="When the case was stored.")
+    requested_at: AwareDatetime | None = Field(
+        None, description="When the question behind it came in (the request's ``requested_at``): a callback's term "
+        "runs from here. Null in events of earlier versions.")
 
 
 class CaseOpened(CloudEvent[CaseOpenedData]):

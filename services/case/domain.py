@@ -88,6 +88,7 @@ def open_case(request: OpenCase, *, source: str, now: dt.datetime, calendar: Ter
             case_id=data.case_id, request_id=request.id, case_type=data.case_type, department=data.department,
             subject_code=data.subject_code, due_date=data.due_date, legal_due=legal_due,
             party_pseudonym=data.party.pseudonym if data.party else None, opened_at=now,
+            requested_at=data.requested_at,
         ),
     )
     queued = WorkItem.create(

@@ -244,7 +244,7 @@ class NormBook:
     def _case_deadline(self, norm: Norm, opened: CaseOpened) -> dt.datetime:
         data = opened.data
         if norm.measure is NormMeasure.CALLBACK_WITHIN:
-            return self._deadline(norm, data.opened_at)
+            return self._deadline(norm, data.requested_at or data.opened_at)
         if norm.measure is NormMeasure.COMPLAINTS_WITHIN_TERM:
             return _end_of(data.legal_due or data.due_date)
         return _end_of(data.due_date)

@@ -202,6 +202,21 @@ def test_callbacks_within_one_working_day_of_the_request():
     assert figure(book, wednesday, window=Window.LAST_7_DAYS) == pytest.approx(1 / 6)
 
 
+
+def test_a_callbacks_term_runs_from_the_request_not_from_when_its_case_was_stored():
+    organisation = load_organisation()
+    book = book_with(dict(measure="callback-within", threshold=1, unit="working-days", target=0.9),
+                     organisation=organisation)
+    kind = dict(case_type=organisation.subject(organisation.callback_subject).case_type)
+    friday = MONDAY - dt.timedelta(days=3)
+    # Asked on Friday, stored on Monday (the case service was away), called back on Tuesday: late, since the
+    # term ended on Monday night; from the storing it would have been in time.
+    observe(book, [case_event(CaseOpened, "r1", "paspoort-id", MONDAY, due_date=dt.date(2026, 11, 25),
+                              requested_at=friday, **kind),
+                   case_event(CaseResolved, "r1", "paspoort-id", MONDAY + dt.timedelta(hours=26))])
+    assert figure(book, MONDAY + dt.timedelta(days=2), window=Window.LAST_7_DAYS) == 0.0
+
+
 def test_complaints_within_their_legal_term_an_extension_and_a_suspension_move_it():
     organisation = load_organisation()
     complaint = next(s for s in organisation.subjects if s.kind.value == "complaint")
