@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from plumbing.api import ApiSettings, create_api, problem, problem_response
@@ -69,61 +69,62 @@ def create_http_app(figures: Figures = _nothing, ready: ReadyCheck = _not_measur
     add_metrics_endpoint(app)
     add_health_endpoints(app, ready, info.version)
 
-    def unavailable(reason: str) -> Response:
-        return problem_response(problem(503, f"no figures yet: {reason}"), info.version,
-                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    def answer(read: Callable[[Reading, dt.datetime], Any]) -> Any:
+        """``read`` of the reading now, or 503 problem+json while there is none."""
+        reading = figures()
+        if isinstance(reading, str):
+            return problem_response(problem(503, f"no figures yet: {reading}"), info.version,
+                                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return read(reading, clock())
+
+    def page(render: Callable[[Any], str], read: Callable[[Reading, dt.datetime], Any]) -> HTMLResponse:
+        """A page of ``read`` of the reading now, or the page saying the figures are coming (503)."""
+        reading = figures()
+        if isinstance(reading, str):
+            return HTMLResponse(render(None), status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return HTMLResponse(render(read(reading, clock())))
 
     @app.get(f"{info.base_path}/thermometer", tags=["thermometer"], response_model=Thermometer,
              operation_id="getThermometer", summary="The service thermometer", responses=_UNAVAILABLE)
     @app.get("/thermometer.json", include_in_schema=False, response_model=Thermometer)
     async def thermometer_json() -> Any:
         """Every norm, in the organisation's order, over each of its windows."""
-        reading = figures()
-        return unavailable(reading) if isinstance(reading, str) else reading.thermometer(clock())
+        return answer(Reading.thermometer)
 
     @app.get(f"{info.base_path}/staffing", tags=["staffing"], response_model=Staffing,
              operation_id="getStaffing", summary="Staffing advice for the phone queue", responses=_UNAVAILABLE)
     @app.get("/staffing.json", include_in_schema=False, response_model=Staffing)
     async def staffing_json() -> Any:
         """Agents the phone norm needs now and in the next hour, by Erlang C from the live load."""
-        reading = figures()
-        return unavailable(reading) if isinstance(reading, str) else reading.staffing(clock())
+        return answer(Reading.staffing)
 
     @app.get(f"{info.base_path}/reports/recurring", tags=["reports"], response_model=RecurringProblems,
              operation_id="getRecurringProblems", summary="Recurring problems per week", responses=_UNAVAILABLE)
     @app.get("/reports/recurring.json", include_in_schema=False, response_model=RecurringProblems)
     async def recurring_json() -> Any:
         """Per week (the latest 4) the top subjects of complaints, of repeat contacts and of referrals."""
-        reading = figures()
-        return unavailable(reading) if isinstance(reading, str) else reading.recurring.report(clock())
+        return answer(_recurring)
 
     @app.get("/reports/recurring", include_in_schema=False, response_class=HTMLResponse)
-    async def recurring_page(request: Request) -> HTMLResponse:
+    async def recurring_page() -> HTMLResponse:
         """The same for the organisation's own people: a page with a section per week."""
-        reading = figures()
-        if isinstance(reading, str):
-            return HTMLResponse(render_recurring(None), status_code=503,
-                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return HTMLResponse(render_recurring(reading.recurring.report(clock())))
+        return page(render_recurring, _recurring)
 
     @app.get("/thermometer", include_in_schema=False, response_class=HTMLResponse)
-    async def page(request: Request) -> HTMLResponse:
-        reading = figures()
-        if isinstance(reading, str):
-            return HTMLResponse(render_page(None), status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return HTMLResponse(render_page(reading.thermometer(clock())))
+    async def thermometer_page() -> HTMLResponse:
+        return page(render_page, Reading.thermometer)
 
     @app.get("/thermometer/widget", include_in_schema=False, response_class=HTMLResponse)
-    async def widget(request: Request) -> HTMLResponse:
-        """A compact page to embed in the organisation's website (an iframe): today's figures, a link to the
-        whole thermometer."""
-        reading = figures()
-        if isinstance(reading, str):
-            return HTMLResponse(render_widget(None), status_code=503,
-                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return HTMLResponse(render_widget(reading.thermometer(clock())))
+    async def widget() -> HTMLResponse:
+        """A compact page to embed in the organisation's website (an iframe): the last 7 days' figures, a link
+        to the whole thermometer."""
+        return page(render_widget, Reading.thermometer)
 
     return app
+
+
+def _recurring(reading: Reading, now: dt.datetime) -> RecurringProblems:
+    return reading.recurring.report(now)
 
 
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
