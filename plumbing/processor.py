@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import (CommitFailedError, KafkaConnectionError, KafkaTimeoutError, OutOfOrderSequenceNumber,
-                             UnknownProducerId)
+from aiokafka.errors import (CommitFailedError, KafkaConnectionError, KafkaError, KafkaTimeoutError,
+                             OutOfOrderSequenceNumber, UnknownProducerId)
 from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -72,6 +72,8 @@ COMMIT_PATIENCE = 10.0
 #: an outage is told (and its end) also while there is nothing to process.
 PROBE_INTERVAL = 10.0
 SWEEP_CHUNK = 1000
+#: Seconds the committed offset of a partition may take to arrive, for the lag: a stop is not held up longer.
+LEARN_PATIENCE = 2.0
 
 BATCH_DURATION = Histogram("loket_batch_duration_seconds", "Seconds from a batch's records in hand to its "
                            "offsets committed (handling, sending and waiting for the broker), per service.",
@@ -162,6 +164,7 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._stopping = asyncio.Event()
         self._next_probe = time.monotonic() + PROBE_INTERVAL
         self.name = name
+        self._next_learn = 0.0
         self.done: dict[TopicPartition, int] = {}  # the offsets committed (by this process, or before): lag's floor
         _LIVE.add(self)
 
@@ -197,6 +200,7 @@ class BatchProcessor(ConsumerRebalanceListener):
                     await self._sweep(self._expire)
                 if time.monotonic() >= self._next_probe:
                     await self._probe()
+                if time.monotonic() >= self._next_learn:
                     await self._learn_committed()
         except Stopped as stopped:
             log.warning("stopped_with_batch_uncommitted", dependency=stopped.dependency)  # it is delivered again
@@ -252,12 +256,13 @@ class BatchProcessor(ConsumerRebalanceListener):
 
     async def _learn_committed(self) -> None:
         """The committed offsets of assigned partitions this process has not committed to yet (for its lag)."""
+        self._next_learn = time.monotonic() + PROBE_INTERVAL
         for tp in self._consumer.assignment() - self.done.keys():
             try:
-                async with asyncio.timeout(COMMIT_PATIENCE):
+                async with asyncio.timeout(LEARN_PATIENCE):
                     committed = await self._consumer.committed(tp)
-            except (TimeoutError, KafkaConnectionError, KafkaTimeoutError):
-                return  # the broker is away: the probe tells it
+            except (TimeoutError, KafkaError):
+                return  # the broker is away (the probe tells it): the lag of these partitions waits
             if tp in self._consumer.assignment():
                 self.done.setdefault(tp, committed or 0)
 

@@ -36,6 +36,11 @@ class ReferralInfo(Frozen):
     web: str = Field(description="Web address.")
 
 
+#: The one-desk rules a decision names (``DecisionData.rule``): the router's, a closed set for metrics' labels.
+RULES = frozenset({"agent-outcome", "ask-once-link", "callback", "complaint", "correction", "escalation",
+                   "front-office-answer", "general-subject", "idea", "referral"})
+
+
 class DecisionData(Frozen):
     """One routing decision, explainable: which rule fired and why."""
 

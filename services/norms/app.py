@@ -27,8 +27,10 @@ from plumbing.kafka import (ensure_topics, reading_consumer, start_consumer, sta
                             topic_name)
 from plumbing.lifecycle import run_until_signalled
 from plumbing.logging import configure_logging
-from plumbing.organisation import load_organisation
+from plumbing.organisation import Organisation, load_organisation
+from plumbing.outage import Outage
 from plumbing.processor import BatchProcessor, Handler, Route
+from plumbing.retry import broker_away, until_it_works
 from schemas.envelope import source_urn
 from schemas.topics import DEAD_LETTERS, Service, TopicSpec
 from services.norms import metrics
@@ -42,13 +44,20 @@ SERVICE = Service.NORMS
 #: Share of the stop timeout the Kafka clients have to stop in, together, once measuring has ended (which
 #: takes at most the retry's stop grace): the whole stays within the timeout.
 CLIENT_STOP_SHARE = 0.3
+#: The group the norms' reader commits its offsets in. Not the service's subscribed group of earlier versions: a
+#: consumer outside a group's membership may commit only while the group has no members, and an old member still
+#: alive during an upgrade would have the commits refused.
+READER_GROUP = f"{SERVICE}-reader"
+#: Seconds the committed offsets may take to arrive (aiokafka waits for the coordinator without a bound).
+COMMITTED_PATIENCE = 30.0
 
 
 class Measuring:
     """The service's state for its HTTP server: the reading, once the history is read, and the processor."""
 
-    def __init__(self, reading: Reading) -> None:
-        self.reading = reading
+    def __init__(self, organisation: Organisation) -> None:
+        self.organisation = organisation
+        self.reading = Reading(organisation)
         self.history: str | None = "starting"  # why the figures are not whole yet; None once they are
         self.processor: BatchProcessor | None = None
 
@@ -70,23 +79,35 @@ def measured(reading: Reading, spec: TopicSpec) -> Handler:
     return measure_one
 
 
-async def read_history(consumer: AIOKafkaConsumer, specs: dict[str, TopicSpec], reading: Reading,
+async def read_history(consumer: AIOKafkaConsumer, specs: dict[str, TopicSpec], measuring: Measuring,
                        stopping: asyncio.Event, batch_size: int) -> None:
-    """Read every assigned partition from its beginning up to the offset the service committed into ``reading``,
-    and leave the consumer there: the processor goes on from it."""
-    committed = {tp: await consumer.committed(tp) or 0 for tp in consumer.assignment()}
-    await read_up_to(consumer, specs, reading, committed, stopping, batch_size)
+    """Read every assigned partition from its beginning up to the offset the service committed into a new
+    reading, quietly (the counters count from here on), and leave the consumer there: the processor goes on
+    from it. While the broker is away it starts again when it is back, as often as it takes."""
+
+    async def attempt() -> None:
+        measuring.reading = reading = Reading(measuring.organisation, counting=False)
+        async with asyncio.timeout(COMMITTED_PATIENCE):
+            committed = {tp: await consumer.committed(tp) or 0 for tp in consumer.assignment()}
+        await read_up_to(consumer, specs, reading, committed, stopping, batch_size)
+
+    await until_it_works(attempt, outage=Outage("broker"), stopping=stopping, retry_on=_broker_or_time)
+    measuring.reading.counting = True
+    measuring.reading.publish_first_contact_resolution()
+
+
+def _broker_or_time(error: BaseException) -> bool:
+    return broker_away(error) or isinstance(error, TimeoutError)
 
 
 async def serve(settings: NormsSettings, stopping: asyncio.Event) -> None:
     """Measure, and answer thermometer, metrics and health requests, until ``stopping`` is set."""
-    organisation = load_organisation(settings.organisation_file)
-    measuring = Measuring(Reading(organisation))
+    measuring = Measuring(load_organisation(settings.organisation_file))
     metrics.register(measuring.figures)
     ready = broker_ready(lambda: measuring.processor.producer if measuring.processor else None)
 
     async def ready_and_read() -> str | None:
-        return await ready() or measuring.history
+        return measuring.history or await ready()
 
     app = create_http_app(measuring.figures, ready_and_read, contact=settings.contact())
     await beside_health(measure(settings, stopping, measuring), app, settings.norms_host, settings.norms_port,
@@ -98,25 +119,27 @@ async def measure(settings: NormsSettings, stopping: asyncio.Event, measuring: M
     await ensure_topics(settings, [*READ_TOPICS, DEAD_LETTERS], stopping=stopping)
     source = source_urn(settings.oin, "loket-norms")
     producer = await start_producer(settings, stopping=stopping)  # for dead letters only
-    consumer = reading_consumer(settings, SERVICE, READ_TOPICS)
+    consumer = reading_consumer(settings, READER_GROUP, READ_TOPICS)
     specs = {topic_name(settings, spec): spec for spec in READ_TOPICS}
-    routes = {name: Route(measured(measuring.reading, spec)) for name, spec in specs.items()}
-    processor = BatchProcessor(consumer, producer, routes, dead_letters=topic_name(settings, DEAD_LETTERS),
-                               source=source, name=SERVICE, batch_size=settings.norms_batch_size,
-                               renew_producer=lambda: start_producer(settings, stopping=stopping))
     try:
         await start_consumer(consumer, settings, stopping=stopping)
         measuring.history = "reading the topics' history"
-        await read_history(consumer, specs, measuring.reading, stopping, settings.norms_batch_size)
+        await read_history(consumer, specs, measuring, stopping, settings.norms_batch_size)
+        if stopping.is_set():
+            return  # stopped while reading: the figures are not whole, and are not shown as if they were
+        routes = {name: Route(measured(measuring.reading, spec)) for name, spec in specs.items()}
+        measuring.processor = BatchProcessor(
+            consumer, producer, routes, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, name=SERVICE,
+            batch_size=settings.norms_batch_size, renew_producer=lambda: start_producer(settings, stopping=stopping))
         measuring.history = None
-        measuring.processor = processor
         log.info("norms_started")
-        await processor.run(stopping)
+        await measuring.processor.run(stopping)
     finally:
         # Each within a bound: a producer's stop flushes for as long as the broker is away. Nothing is committed
         # here: what was not is read again.
         timeout = settings.stop_timeout_seconds * CLIENT_STOP_SHARE
-        await asyncio.gather(stop_client(consumer, timeout), stop_client(processor.producer, timeout))
+        last = measuring.processor.producer if measuring.processor else producer
+        await asyncio.gather(stop_client(consumer, timeout), stop_client(last, timeout))
         log.info("norms_stopped")
 
 

@@ -68,9 +68,10 @@ class NormBook:
         figures = []
         for norm in self.norms:
             tally = self._tallies[norm.id]
+            overdue = tally.overdue(now)
             for window in norm.windows:
-                actual = tally.ratio(window_days(window, today), now)
-                previous = tally.ratio(window_days(window, today, previous=True), now)
+                actual = tally.ratio(window_days(window, today), now, overdue)
+                previous = tally.ratio(window_days(window, today, previous=True), now, overdue)
                 figures.append(Figure(norm.id, window, actual, previous, _met(norm, actual)))
         return figures
 

@@ -8,23 +8,6 @@ from dataclasses import dataclass, field
 from schemas.decisions import FRONT_OFFICE_OUTCOMES, Outcome
 
 
-class RecentIds:
-    """The last ``capacity`` event ids seen, to recognise a redelivered event (at-least-once input)."""
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._capacity = capacity
-        self._ids: dict[str, None] = {}  # insertion-ordered: the oldest first
-
-    def first_time(self, event_id: str) -> bool:
-        """True the first time an id is seen; False for a repeat within the window."""
-        if event_id in self._ids:
-            return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._capacity:
-            del self._ids[next(iter(self._ids))]
-        return True
-
-
 @dataclass
 class OutcomeTally:
     """Counts decisions by outcome.

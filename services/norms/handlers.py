@@ -1,21 +1,31 @@
-"""The norms handler: one decision in, the tallies and metrics updated."""
+"""The norms' decision counters: each decision once in the tally, on the counters while counting."""
 
 from __future__ import annotations
 
 from schemas import RoutingDecided
+from schemas.decisions import RULES
 from services.norms import metrics
-from services.norms.domain import OutcomeTally, RecentIds
+from services.norms.domain import OutcomeTally
+
+OTHER = "other"
 
 
-def record_decision(decision: RoutingDecided, tally: OutcomeTally, seen: RecentIds) -> bool:
-    """Count a decision once, however often it is delivered (its id is stable across redeliveries); whether this
-    was its first time."""
-    if not seen.first_time(decision.id):
-        return False
+def record_decision(decision: RoutingDecided, tally: OutcomeTally, *, counting: bool = True) -> None:
+    """Take a decision (the caller takes each id once) into the tally, and on the counters while ``counting``."""
     data = decision.data
     tally.add(data.outcome)
-    metrics.DECISIONS.labels(outcome=data.outcome.value, rule=data.rule, channel=data.channel.value).inc()
+    if counting:
+        metrics.DECISIONS.labels(outcome=data.outcome.value, rule=rule_label(data.rule),
+                                 channel=data.channel.value).inc()
+        publish_first_contact_resolution(tally)
+
+
+def publish_first_contact_resolution(tally: OutcomeTally) -> None:
     ratio = tally.first_contact_resolution()
     if ratio is not None:
         metrics.FIRST_CONTACT_RESOLUTION.set(ratio)
-    return True
+
+
+def rule_label(rule: str) -> str:
+    """The rule as a label: one of the router's, else ``other`` (labels come from closed sets only)."""
+    return rule if rule in RULES else OTHER

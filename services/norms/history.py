@@ -39,7 +39,10 @@ async def read_up_to(consumer: AIOKafkaConsumer, specs: Mapping[str, TopicSpec],
         for tp, records in batches.items():
             taken, failed = _take_until(reading, specs[tp.topic], records, marks[tp])
             read, refused = read + taken, refused + failed
-            if records[-1].offset + 1 >= marks[tp]:
+        for tp in list(pending):
+            # At its mark, or past it without a record to show for it: what lay between was deleted meanwhile
+            # (retention), and the consumer was reset to the partition's new start.
+            if await consumer.position(tp) >= marks[tp]:
                 consumer.seek(tp, marks[tp])  # fetched beyond it: those are for whoever reads on
                 consumer.pause(tp)
                 pending.discard(tp)

@@ -80,7 +80,8 @@ def _trim(number: float) -> str:
 
 
 def _context() -> dict[str, object]:
-    return dict(css=_css(), when=when, when_day=when_day, figure=figure, target=target, window=_window, window_names=WINDOW_NAMES,
+    return dict(css=_css(), when=when, when_day=when_day, figure=figure, target=target, window=_window,
+                window_names=WINDOW_NAMES,
                 before=BEFORE, symbols=SYMBOLS, arrows=ARROWS, trend_words=TREND_WORDS, met=Status.MET,
                 nearly=Status.NEARLY, below_status=Status.BELOW)
 

@@ -18,9 +18,9 @@ from schemas.norms import NormMeasure, QueueAdvice, Staffing, Thermometer, Unit
 from schemas.topics import CASE_EVENTS, CONTACTS, DECISIONS, TopicSpec
 from services.norms import handlers, metrics
 from services.norms.book import NormBook
-from services.norms.domain import OutcomeTally, RecentIds
+from services.norms.domain import OutcomeTally
 from services.norms.recurring import Recurring
-from services.norms.staffing import PhoneLoad, QueueFigures
+from services.norms.staffing import PhoneLoad, QueueFigures, StaffingAdvice
 from services.norms.thermometer import thermometer
 
 #: The topics the norms are measured from, in the order a rebuild reads them.
@@ -33,14 +33,17 @@ _TIME_UNITS = {Unit.SECONDS: 1, Unit.MINUTES: 60}
 class Reading:
     """The norms of ``organisation`` as measured from the events taken so far."""
 
-    def __init__(self, organisation: Organisation, calendar: WorkingDayCalendar | None = None) -> None:
+    def __init__(self, organisation: Organisation, calendar: WorkingDayCalendar | None = None, *,
+                 counting: bool = True) -> None:
         self.organisation = organisation
         self.book = NormBook(organisation, calendar)
         self.load = PhoneLoad()
         self.tally = OutcomeTally()
         self.recurring = Recurring(organisation)
-        self._decisions = RecentIds()
-        self._contacts = RecentIds()
+        #: Whether the events taken count on the service's counters (not while the history is read at a start:
+        #: a counter counts from the process's start, as Prometheus expects).
+        self.counting = counting
+        self._seen: set[str] = set()  # event ids taken: every event once, whatever the order it comes in
         phone = [n for n in organisation.norms if n.measure is NormMeasure.PHONE_ANSWERED_WITHIN]
         self._phone = phone[0] if phone else None
 
@@ -49,17 +52,24 @@ class Reading:
         self.take(decode_one_of(spec.events, record))  # type: ignore[arg-type]
 
     def take(self, event: CloudEvent) -> None:
-        self.book.observe(event)
-        if isinstance(event, _CONTACT_EVENTS) and self._contacts.first_time(event.id):
-            self._count_contact(event)
+        self.book.observe(event)  # the book counts each contact once by its own keys
+        if event.id in self._seen:
+            return
+        self._seen.add(event.id)
         match event:
             case CallOffered():
                 self.load.call_offered(event.data.offered_at)
             case CallEnded():
                 self.load.call_ended(event.data.ended_at, event.data.talk_seconds + event.data.wrap_up_seconds)
             case RoutingDecided():
-                if handlers.record_decision(event, self.tally, self._decisions):
-                    self.recurring.observe(event.data)
+                handlers.record_decision(event, self.tally, counting=self.counting)
+                self.recurring.observe(event.data)
+        if self.counting and isinstance(event, _CONTACT_EVENTS):
+            self._count_contact(event)
+
+    def publish_first_contact_resolution(self) -> None:
+        """Set the first-contact-resolution gauge from the decisions taken so far (after the quiet history)."""
+        handlers.publish_first_contact_resolution(self.tally)
 
     def _count_contact(self, event: CloudEvent) -> None:
         """``loket_contacts_total`` and ``loket_wait_seconds`` (by the channel each event is about)."""
@@ -82,7 +92,10 @@ class Reading:
             return Staffing(norm=None, measured_at=now, threshold_seconds=None, target=None, handle_seconds=None,
                             now=None, next_hour=None)
         threshold = norm.threshold * _TIME_UNITS[norm.unit]
-        advice = self.load.advice(now, threshold, norm.target)
+        try:
+            advice = self.load.advice(now, threshold, norm.target)
+        except ValueError:  # a target of 100% no number of agents meets, or a load beyond any queue: no advice
+            advice = StaffingAdvice(None, None, 0.0, 0.0, None)
         return Staffing(norm=norm.id, measured_at=now, threshold_seconds=threshold, target=norm.target,
                         handle_seconds=advice.handle_seconds, now=_queue(advice.now, advice.calls_per_second),
                         next_hour=_queue(advice.next_hour, advice.next_hour_calls_per_second))

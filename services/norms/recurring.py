@@ -31,11 +31,11 @@ class Recurring:
         monday = day - dt.timedelta(days=day.weekday())
         week = self._weeks.setdefault(monday, {name: Counter() for name in _LISTS})
         if decision.subject_code in self._complaint_subjects:
-            week["complaints"][decision.about_subject] += 1
+            week["complaints"][self._known(decision.about_subject)] += 1
         if decision.repeat_contact:
-            week["repeat_contacts"][decision.subject_code] += 1
+            week["repeat_contacts"][self._known(decision.subject_code)] += 1
         if decision.outcome is Outcome.REFERRED:
-            week["referrals"][decision.subject_code] += 1
+            week["referrals"][self._known(decision.subject_code)] += 1
 
     def report(self, now: dt.datetime, weeks: int = WEEKS, top: int = TOP) -> RecurringProblems:
         """The ``weeks`` latest weeks up to ``now``'s, the latest first; each list its ``top`` subjects."""
@@ -54,6 +54,10 @@ class Recurring:
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0] or ""))[:top]
         return tuple(SubjectCount(subject=code, title=self._title(code), count=n) for code, n in ranked)
 
+    def _known(self, code: str | None) -> str | None:
+        """A subject of the catalog, or None: a report the public may see shows no text it was merely sent."""
+        return code if code is not None and self._organisation.subject(code) is not None else None
+
     def _title(self, code: str | None) -> str:
         subject = self._organisation.subject(code) if code else None
-        return subject.title if subject is not None else (code or UNRECOGNISED)
+        return subject.title if subject is not None else UNRECOGNISED

@@ -14,6 +14,7 @@ powers and factorials overflows.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -90,6 +91,10 @@ ARRIVALS_WINDOW = dt.timedelta(minutes=30)
 HANDLE_WINDOW = dt.timedelta(hours=1)
 #: The next hour is forecast from the same hour of the days before, this many of them at most.
 FORECAST_DAYS = 7
+#: What the load keeps: the forecast's days and its hour, and an hour spare.
+KEPT = dt.timedelta(days=FORECAST_DAYS, hours=2)
+#: The load is trimmed once it holds this many calls (and then to what it keeps).
+TRIM_EVERY = 50_000
 
 
 @dataclass(frozen=True)
@@ -107,39 +112,56 @@ class StaffingAdvice:
 @dataclass
 class PhoneLoad:
     """The phone queue's load as the calls come in: when each was offered, and each ended call's handle time
-    (talk and wrap-up). Keeps what the forecast needs: ``FORECAST_DAYS`` days and the last hour."""
+    (talk and wrap-up), in time order. Keeps what the forecast needs (``FORECAST_DAYS`` days and an hour before
+    the latest call), so a long-running service does not grow, and answers with binary searches: the advice is
+    asked at every scrape and every request."""
 
     offered: list[dt.datetime] = field(default_factory=list)
     handled: list[tuple[dt.datetime, float]] = field(default_factory=list)
+    watched_since: dt.datetime | None = None  # the first call ever offered: the load was watched from then
 
     def call_offered(self, at: dt.datetime) -> None:
-        self.offered.append(at)
+        bisect.insort(self.offered, at)
+        if self.watched_since is None or at < self.watched_since:
+            self.watched_since = at
+        self._trim()
 
     def call_ended(self, at: dt.datetime, handle_seconds: float) -> None:
-        self.handled.append((at, handle_seconds))
+        bisect.insort(self.handled, (at, handle_seconds))
+        self._trim()
 
     def forget_before(self, moment: dt.datetime) -> None:
-        self.offered = [at for at in self.offered if at >= moment]
-        self.handled = [(at, seconds) for at, seconds in self.handled if at >= moment]
+        del self.offered[:bisect.bisect_left(self.offered, moment)]
+        del self.handled[:bisect.bisect_left(self.handled, (moment, -math.inf))]
 
     def advice(self, now: dt.datetime, threshold_seconds: float, target: float) -> StaffingAdvice:
         """Agents for ``target`` of the calls within ``threshold_seconds``: now, from the last half hour's
         arrivals, and in the next hour, from the arrivals in that hour on the days before (their mean); both with
-        the last hour's mean handle time."""
-        recent = sum(1 for at in self.offered if now - ARRIVALS_WINDOW <= at < now)
-        rate = recent / ARRIVALS_WINDOW.total_seconds()
-        days = [sum(1 for at in self.offered if now - dt.timedelta(days=d) <= at < now - dt.timedelta(days=d, hours=-1))
-                for d in range(1, FORECAST_DAYS + 1)]
-        seen = [n for d, n in enumerate(days, 1) if self._has_data(now - dt.timedelta(days=d))]
+        the last hour's mean handle time. No advice without a handle time to work from."""
+        rate = self._offered_between(now - ARRIVALS_WINDOW, now) / ARRIVALS_WINDOW.total_seconds()
+        seen = [self._offered_between(now - dt.timedelta(days=d), now - dt.timedelta(days=d, hours=-1))
+                for d in range(1, FORECAST_DAYS + 1) if self._has_data(now - dt.timedelta(days=d))]
         next_rate = sum(seen) / len(seen) / 3600 if seen else 0.0
-        handles = [seconds for at, seconds in self.handled if now - HANDLE_WINDOW <= at < now]
-        if not handles:
+        first = bisect.bisect_left(self.handled, (now - HANDLE_WINDOW, -math.inf))
+        handles = [seconds for _, seconds in self.handled[first:bisect.bisect_left(self.handled, (now, -math.inf))]]
+        handle = sum(handles) / len(handles) if handles else 0.0
+        if handle <= 0:  # no call ended in the last hour, or none took any time: nothing to work from
             return StaffingAdvice(None, None, rate, next_rate, None)
-        handle = sum(handles) / len(handles)
         return StaffingAdvice(agents_needed(rate, handle, threshold_seconds, target),
                               agents_needed(next_rate, handle, threshold_seconds, target) if seen else None,
                               rate, next_rate, handle)
 
+    def _offered_between(self, start: dt.datetime, end: dt.datetime) -> int:
+        return bisect.bisect_left(self.offered, end) - bisect.bisect_left(self.offered, start)
+
     def _has_data(self, day_start: dt.datetime) -> bool:
         """Whether the load was being watched then: any call offered before that moment."""
-        return bool(self.offered) and min(self.offered) <= day_start
+        return self.watched_since is not None and self.watched_since <= day_start
+
+    def _trim(self) -> None:
+        """Forget what no advice needs any more, a batch at a time (not at every call)."""
+        if len(self.offered) + len(self.handled) < TRIM_EVERY:
+            return
+        latest = max(self.offered[-1] if self.offered else dt.datetime.min.replace(tzinfo=dt.timezone.utc),
+                     self.handled[-1][0] if self.handled else dt.datetime.min.replace(tzinfo=dt.timezone.utc))
+        self.forget_before(latest - KEPT)

@@ -70,11 +70,17 @@ class Share:
         """An expected contact not to be counted (for now): its deadline, if it had one."""
         return self.expected.pop(key, None)
 
-    def ratio(self, days: Collection[dt.date], now: dt.datetime) -> float | None:
+    def overdue(self, now: dt.datetime) -> Counter[dt.date]:
+        """The contacts overdue at ``now``, by their deadline's day: one pass, for every window at once."""
+        return Counter(dutch_day(deadline) for deadline in self.expected.values() if deadline < now)
+
+    def ratio(self, days: Collection[dt.date], now: dt.datetime,
+              overdue: Counter[dt.date] | None = None) -> float | None:
         """Hits over contacts counted on ``days``, those overdue at ``now`` counted as misses on their deadline's
-        day; None without any."""
-        overdue = sum(1 for deadline in self.expected.values() if deadline < now and dutch_day(deadline) in days)
-        counted = sum(self.counted[day] for day in days) + overdue
+        day (``overdue``: those, if already known); None without any."""
+        if overdue is None:
+            overdue = self.overdue(now)
+        counted = sum(self.counted[day] + overdue[day] for day in days)
         if not counted:
             return None
         return sum(self.hits[day] for day in days) / counted
@@ -95,7 +101,10 @@ class Mean:
         self.sums[day] += value
         self.counted[day] += 1
 
-    def ratio(self, days: Collection[dt.date], now: dt.datetime) -> float | None:
+    def overdue(self, now: dt.datetime) -> None:
+        return None  # nothing is expected of a score
+
+    def ratio(self, days: Collection[dt.date], now: dt.datetime, overdue: object = None) -> float | None:
         """The mean over ``days`` (``now`` is not needed: nothing is expected); None without any value."""
         counted = sum(self.counted[day] for day in days)
         return sum(self.sums[day] for day in days) / counted if counted else None

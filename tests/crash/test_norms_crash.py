@@ -13,6 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.norms.app import READER_GROUP
 from services.norms.reading import READ_TOPICS
 from tests.integration.test_simulator import simulate
 from tests.realstack import eventually, free_port, last_weekday, wait_healthy
@@ -57,7 +58,7 @@ async def test_the_norms_killed_twice_mid_stream_equal_a_rebuild_from_the_topics
 
 
 async def _committed(topics, count: int) -> bool:
-    return sum((await topics.committed("norms", READ_TOPICS[0])).values()) >= count
+    return sum((await topics.committed(READER_GROUP, READ_TOPICS[0])).values()) >= count
 
 
 async def _settled(topics, url: str, env: dict[str, str]):
@@ -65,7 +66,7 @@ async def _settled(topics, url: str, env: dict[str, str]):
     committed every record of their topics and none came in meanwhile; None until then."""
     before = [await topics.count(spec) for spec in READ_TOPICS]
     for spec in READ_TOPICS:
-        if not await topics.consumed_all("norms", spec):
+        if not await topics.consumed_all(READER_GROUP, spec):
             return None
     async with httpx.AsyncClient(timeout=15) as client:
         live = (await client.get(f"{url}/thermometer.json")).json()

@@ -13,6 +13,7 @@ from loket.supervisor import Supervisor
 from schemas import CaseResolved, DeadLetter, DecisionData, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_EVENTS, CONTACTS, DEAD_LETTERS, DECISIONS, TopicSpec
 from services.case.auth import mint_token
+from services.norms.app import READER_GROUP
 from tests.builders import ChannelSystemAuth
 from tests.integration.test_simulator import simulate
 from tests.realstack import eventually, http_ports, last_weekday, wait_healthy
@@ -182,8 +183,8 @@ async def test_a_simulated_morning_through_the_intake_shows_on_the_thermometer_a
     assert done.returncode == 0, done.stderr[-2000:]
 
     async def everything_measured() -> bool:
-        return (await topics.consumed_all("router", CONTACTS) and await topics.consumed_all("norms", CONTACTS)
-                and await topics.consumed_all("norms", DECISIONS))
+        return (await topics.consumed_all("router", CONTACTS) and await topics.consumed_all(READER_GROUP, CONTACTS)
+                and await topics.consumed_all(READER_GROUP, DECISIONS))
 
     await eventually(everything_measured, timeout=180, interval=1)
     total = await topics.count(CONTACTS)

@@ -17,6 +17,7 @@ from plumbing.lifecycle import CANCEL_SHARE
 from plumbing.settings import KafkaSettings, StackSettings
 from schemas import DecisionData, Outcome, RoutingDecided
 from schemas.topics import DEAD_LETTERS, DECISIONS
+from services.norms.app import READER_GROUP
 from tests.builders import NOW, SOURCE
 from tests.realstack import Topics, decisions_counted, eventually, free_port, health, readiness, wait_healthy
 
@@ -98,7 +99,7 @@ async def test_norms_ride_out_a_minute_without_the_broker_and_count_every_decisi
 
     await topics.produce_many(DECISIONS, after + again)
     await eventually(lambda: _counts(url, len(before) + len(after)), timeout=120, interval=1.0)
-    await eventually(lambda: topics.consumed_all("norms", DECISIONS), timeout=60, interval=1.0)
+    await eventually(lambda: topics.consumed_all(READER_GROUP, DECISIONS), timeout=60, interval=1.0)
     assert await decisions_counted(url) == len(before) + len(after)  # still: nothing was counted twice meanwhile
     assert await readiness(url) == "ready" and norms.poll() is None
     told = log.read_text().splitlines()[quiet_until:]

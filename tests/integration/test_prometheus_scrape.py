@@ -19,6 +19,7 @@ import pytest
 
 from schemas.topics import CASE_EVENTS, CONTACTS, DECISIONS
 from services.norms.reading import READ_TOPICS
+from services.norms.app import READER_GROUP
 from tests.integration.test_simulator import simulate
 from tests.realstack import Topics, eventually, free_port, last_weekday, wait_healthy
 
@@ -30,7 +31,7 @@ JOBS = {"loket-intake": ("intake", "LOKET_INTAKE_PORT"), "loket-router": ("route
         "loket-cases": ("cases", "LOKET_CASE_PORT"), "loket-norms": ("norms", "LOKET_NORMS_PORT")}
 NORM, WINDOW = "telefoon-opgenomen", "7d"
 #: What each service has read once the simulated hour went through: then no figure changes any more.
-READS = [("norms", spec) for spec in READ_TOPICS] + [("router", CONTACTS), ("router", CASE_EVENTS),
+READS = [(READER_GROUP, spec) for spec in READ_TOPICS] + [("router", CONTACTS), ("router", CASE_EVENTS),
                                                       ("cases", DECISIONS)]
 
 

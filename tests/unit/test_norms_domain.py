@@ -17,22 +17,28 @@ def test_answered_and_referred_count_as_resolved_at_first_contact():
 
 
 def test_a_redelivered_decision_is_counted_once():
-    from schemas import DecisionData, RoutingDecided
-    from services.norms.domain import RecentIds
-    from services.norms.handlers import record_decision
-    from tests.builders import NOW, SOURCE
+    from plumbing.organisation import load_organisation
+    from services.norms.reading import Reading
+    from tests.builders import decision
 
-    data = DecisionData(question_id="q", contact_id="c", channel="web", subject_code="s", outcome="answered",
-                        rule="front-office-answer", reason="r", decided_at=NOW)
-    decision = RoutingDecided.create(source=SOURCE, data=data, id="d-1", time=NOW)
-    tally, seen = OutcomeTally(), RecentIds()
+    reading = Reading(load_organisation())
     for _ in range(3):
-        record_decision(decision, tally, seen)
-    assert tally.total == 1
+        reading.take(decision("q-1"))
+    assert reading.tally.total == 1
 
 
-def test_recent_ids_forget_the_oldest_beyond_capacity():
-    from services.norms.domain import RecentIds
+def test_a_rule_the_router_does_not_name_is_labelled_other():
+    import re
+    from pathlib import Path
 
-    seen = RecentIds(capacity=2)
-    assert [seen.first_time(i) for i in ("a", "b", "a", "c", "a")] == [True, True, False, True, True]
+    from schemas.decisions import RULES
+    from services.norms.handlers import rule_label
+
+    assert rule_label("complaint") == "complaint" and rule_label("made-up") == "other"
+    source = Path(__file__).resolve().parents[2].joinpath("services/router/domain/rules.py").read_text("utf-8")
+    named = set(re.findall(r'q\.decision\(Outcome\.[A-Z]+, "([a-z-]+)"', source))
+    named |= set(re.findall(r'rule="([a-z-]+)"', source)) | set(re.findall(r'"([a-z-]+)"\)? if agent', source))
+    named |= set(re.findall(r'SubjectKind\.[A-Z]+: "([a-z-]+)"', source))
+    named |= set(re.findall(r'\.get\(q\.subject\.kind, "([a-z-]+)"\)', source))
+    named |= set(re.findall(r'return "([a-z-]+)"\n', source))
+    assert len(named) == len(RULES) and named <= RULES, named - RULES  # every rule the router writes is a label

@@ -69,3 +69,32 @@ def test_a_dead_letter_is_counted_by_its_topic_and_why():
                        consumer="norms")
     assert letter.topic == "dl"
     assert sample("loket_dead_letters_total", topic="contacts", reason="failed") - before == 1
+
+
+def test_no_staffing_advice_from_calls_that_took_no_time_and_metrics_still_answer():
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from services.norms.metrics import StaffingCollector
+
+    reading = Reading(load_organisation())
+    reading.take(event(CallOffered, "z-1:o", contact_id="z-1", call_reference="z-1", queue="kcc", offered_at=NOW))
+    reading.take(event(CallEnded, "z-1:e", contact_id="z-1", call_reference="z-1", queue="kcc",
+                       ended_at=NOW + dt.timedelta(seconds=1), talk_seconds=0.0))
+    advice = reading.staffing(NOW + dt.timedelta(minutes=1))
+    assert advice.now is None and advice.handle_seconds is None
+    registry = CollectorRegistry()
+    registry.register(StaffingCollector(lambda: reading))
+    assert b"loket_staffing_agents_needed" in generate_latest(registry)  # described, without a sample
+
+
+def test_the_phone_load_keeps_only_what_the_forecast_needs():
+    from services.norms.staffing import KEPT, TRIM_EVERY, PhoneLoad
+
+    load = PhoneLoad()
+    start = NOW - dt.timedelta(days=30)
+    for n in range(TRIM_EVERY + 10):
+        load.call_offered(start + dt.timedelta(minutes=n))
+    latest = start + dt.timedelta(minutes=TRIM_EVERY + 9)
+    # Trimmed once, when it reached TRIM_EVERY calls, to the last KEPT before the call then (10 minutes ago).
+    assert load.offered[0] == latest - dt.timedelta(minutes=10) - KEPT and load.offered[-1] == latest
+    assert load.watched_since == start  # the forecast still knows since when it watched

@@ -65,3 +65,10 @@ async def test_the_report_as_json_and_as_a_page():
         page = await client.get("/reports/recurring")
     assert plain.json() == versioned.json() and plain.json()["weeks"][0]["repeat_contacts"][0]["count"] == 1
     assert page.status_code == 200 and "Week 49 van 2026" in page.text and "Opnieuw gevraagd" in page.text
+
+
+def test_a_subject_not_in_the_catalog_is_not_shown_by_its_code():
+    reading = Reading(load_organisation())
+    reading.take(decided(1, subject_code="<script>nobody</script>", repeat_contact=True))
+    [item] = reading.recurring.report(THURSDAY).weeks[0].repeat_contacts
+    assert (item.subject, item.title, item.count) == (None, "Onderwerp niet herkend", 1)
