@@ -229,3 +229,64 @@ class FakeReader:
     def _records(self, partition: int) -> list[tuple[bytes, bytes | None, tuple]]:
         return [(entry[1], entry[2], tuple(entry[3]) if len(entry) > 3 else ()) for entry in self.changelog
                 if entry[0] == partition]
+
+
+class FakeLog:
+    """A consumer of partitions' records, as aiokafka's is for a history read: positions, pausing, seeking, the
+    log's start (``starts``: what retention left) and end; ``away_for`` calls of ``end_offsets`` fail as they do
+    while the broker is away. ``delete_before`` applies retention between two fetches."""
+
+    def __init__(self, logs: dict[TopicPartition, list[ConsumerRecord]], committed: dict[TopicPartition, int],
+                 away_for: int = 0) -> None:
+        self.logs, self.committed_offsets, self.away_for = logs, committed, away_for
+        self.starts = {tp: 0 for tp in logs}
+        self.positions = {tp: 0 for tp in logs}
+        self.paused: set[TopicPartition] = set()
+        self.deletions: list[tuple[TopicPartition, int]] = []  # applied one per fetch
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.logs)
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.committed_offsets.get(tp)
+
+    async def end_offsets(self, partitions):
+        if self.away_for:
+            self.away_for -= 1
+            raise KafkaConnectionError("Unable to bootstrap from 127.0.0.1:9092")
+        return {tp: len(self.logs[tp]) for tp in partitions}
+
+    async def beginning_offsets(self, partitions):
+        return {tp: self.starts[tp] for tp in partitions}
+
+    async def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+        for tp in partitions:
+            self.positions[tp] = self.starts[tp]
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.positions[tp] = offset
+
+    async def position(self, tp: TopicPartition) -> int:
+        return max(self.positions[tp], self.starts[tp])  # a position before the start is reset to it
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        self.paused |= set(partitions)
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        self.paused -= set(partitions)
+
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int, max_records: int):
+        await asyncio.sleep(0)
+        if self.deletions:
+            tp, start = self.deletions.pop(0)
+            self.starts[tp] = start
+        batches = {}
+        for tp in partitions or self.logs:
+            if tp in self.paused:
+                continue
+            at = max(self.positions[tp], self.starts[tp])
+            records = self.logs[tp][at:at + max_records]
+            self.positions[tp] = at + len(records)
+            if records:
+                batches[tp] = records
+        return batches
