@@ -36,9 +36,19 @@ class ReferralInfo(Frozen):
     web: str = Field(description="Web address.")
 
 
-#: The one-desk rules a decision names (``DecisionData.rule``): the router's, a closed set for metrics' labels.
-RULES = frozenset({"agent-outcome", "ask-once-link", "callback", "complaint", "correction", "escalation",
-                   "front-office-answer", "general-subject", "idea", "referral"})
+class Rule(StrEnum):
+    """The one-desk rule a decision names: the router's closed vocabulary (metrics label by it, docs explain it)."""
+
+    REFERRAL = "referral"  # the subject belongs to another organisation
+    ASK_ONCE_LINK = "ask-once-link"  # joined the party's open case on the subject
+    CALLBACK = "callback"  # a callback request: a case of its own
+    FRONT_OFFICE_ANSWER = "front-office-answer"  # the catalog's knowledge answer, at once
+    AGENT_OUTCOME = "agent-outcome"  # a live channel's agent decided
+    ESCALATION = "escalation"  # a case for the subject's back office
+    GENERAL_SUBJECT = "general-subject"  # nothing recognised: the generalist desk
+    COMPLAINT = "complaint"  # Awb 9:11, to complaint handling
+    CORRECTION = "correction"  # personal data to correct, to the registry
+    IDEA = "idea"  # a suggestion, registered
 
 
 class DecisionData(Frozen):
@@ -50,7 +60,7 @@ class DecisionData(Frozen):
     party_pseudonym: str | None = Field(None, pattern=PSEUDONYM_PATTERN, description="Pseudonym of the party.")
     subject_code: str = Field(description="Onderwerp (subject) the question was classified as.")
     outcome: Outcome = Field(description="What was done.")
-    rule: str = Field(description="Name of the one-desk rule that fired.")
+    rule: Rule = Field(description="The one-desk rule that fired.")
     reason: str = Field(description="Readable Dutch explanation of the decision.")
     answer: str | None = Field(None, description="Knowledge answer given, identical on every channel.")
     case_id: str | None = Field(None, description="Case (zaak) id when escalated or linked.")

@@ -32,7 +32,7 @@ def contact(decision: RoutingDecided) -> Contact:
     """The contact history's row of one routing decision."""
     d = decision.data
     return Contact(question_id=d.question_id, contact_id=d.contact_id, party_pseudonym=d.party_pseudonym,
-                   channel=d.channel.value, subject_code=d.subject_code, outcome=d.outcome.value, rule=d.rule,
+                   channel=d.channel.value, subject_code=d.subject_code, outcome=d.outcome.value, rule=d.rule.value,
                    case_id=d.case_id, department=d.department, decided_at=d.decided_at)
 
 

@@ -42,7 +42,7 @@ def decisions(tag: str, count: int) -> list[tuple[bytes, bytes]]:
     records = []
     for n in range(count):
         data = DecisionData(question_id=f"q-{tag}-{n}", contact_id=f"c-{tag}-{n}", channel="web",
-                            subject_code="paspoort-id", outcome=OUTCOMES[n % len(OUTCOMES)], rule="test",
+                            subject_code="paspoort-id", outcome=OUTCOMES[n % len(OUTCOMES)], rule="escalation",
                             reason="test", decided_at=NOW)
         event = RoutingDecided.create(source=SOURCE, data=data, id=f"d-{tag}-{n}", time=NOW)
         records.append((data.contact_id.encode(), event.to_bytes()))

@@ -52,7 +52,7 @@ def test_decisions_shown_are_the_first_of_each_different_question():
 
 def _decision(outcome: Outcome, **data: object) -> DecisionData:
     return DecisionData(question_id="q", contact_id="c", channel=Channel.WEB, subject_code="container-kapot",
-                        outcome=outcome, rule="r", reason="r", decided_at=dt.datetime.now(dt.UTC), **data)
+                        outcome=outcome, rule="escalation", reason="r", decided_at=dt.datetime.now(dt.UTC), **data)
 
 
 def test_department_column_names_who_has_the_question_and_never_guesses():

@@ -32,6 +32,7 @@ from plumbing.calendar import TermCalendar, dutch_day
 from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
 from schemas.contacts import LIVE_CHANNELS
+from schemas.decisions import Rule
 from services.router.domain.classifier import Classifier
 from services.router.domain.state import Handled, OpenCaseRef, PartyState
 
@@ -86,7 +87,7 @@ class _Question:
         # Terms run from receipt, on the Dutch calendar day.
         return dutch_day(self.data.received_at)
 
-    def decision(self, outcome: Outcome, rule: str, reason: str, **fields: Any) -> DecisionData:
+    def decision(self, outcome: Outcome, rule: Rule, reason: str, **fields: Any) -> DecisionData:
         return DecisionData(
             question_id=self.id, contact_id=self.data.contact_id, channel=self.data.channel,
             party_pseudonym=self.data.party.pseudonym if self.data.party else None,
@@ -151,13 +152,13 @@ def _decide(q: _Question, org: Organisation, calendar: TermCalendar) -> tuple[De
     if open_case is not None and open_case.opened_by != q.key:
         return _linked(q, open_case.case_id, open_case.due_date), None
     if agent is AgentOutcome.CALLBACK or (agent is None and subject.kind is SubjectKind.CALLBACK):
-        return _escalate(q, org, calendar, rule="callback", terms=org.subject(org.callback_subject))
+        return _escalate(q, org, calendar, rule=Rule.CALLBACK, terms=org.subject(org.callback_subject))
     if agent is AgentOutcome.ANSWERED or (agent is None and subject.answer and subject.kind is SubjectKind.QUESTION):
         return _answer(q, agent), None
     if agent is AgentOutcome.REFERRED:
         reason = f"De medewerker heeft de vraag over '{subject.title}' doorverwezen."
-        return q.decision(Outcome.REFERRED, "agent-outcome", reason), None
-    rule = "agent-outcome" if agent is AgentOutcome.ESCALATED else _escalation_rule(q)
+        return q.decision(Outcome.REFERRED, Rule.AGENT_OUTCOME, reason), None
+    rule = Rule.AGENT_OUTCOME if agent is AgentOutcome.ESCALATED else _escalation_rule(q)
     return _escalate(q, org, calendar, rule=rule, terms=subject if subject.case_type else org.subject(org.general_subject))
 
 
@@ -167,7 +168,7 @@ def _referral(q: _Question, org: Organisation) -> DecisionData:
     reason = (f"Onderwerp '{q.subject.title}' ({_HOW[q.how]}) hoort bij {referral.name}: "
               f"doorverwezen naar {referral.name}, telefoon {referral.phone}, {referral.web}.")
     info = ReferralInfo(organisation=referral.name, phone=referral.phone, web=referral.web)
-    return q.decision(Outcome.REFERRED, "referral", reason, referral=info)
+    return q.decision(Outcome.REFERRED, Rule.REFERRAL, reason, referral=info)
 
 
 def _linkable(subject: Subject, org: Organisation) -> bool:
@@ -178,31 +179,31 @@ def _linkable(subject: Subject, org: Organisation) -> bool:
 def _linked(q: _Question, case_id: str, due_date: dt.date) -> DecisionData:
     reason = (f"Er loopt al een zaak over '{q.subject.title}' voor deze klant: het contact is aan die zaak "
               f"gekoppeld (uiterlijk {due_date:%d-%m-%Y} afgehandeld). De klant hoeft niets opnieuw te vragen.")
-    return q.decision(Outcome.LINKED, "ask-once-link", reason, case_id=case_id, due_date=due_date)
+    return q.decision(Outcome.LINKED, Rule.ASK_ONCE_LINK, reason, case_id=case_id, due_date=due_date)
 
 
 def _answer(q: _Question, agent: AgentOutcome | None) -> DecisionData:
     if agent is AgentOutcome.ANSWERED and not q.subject.answer:
         reason = f"De medewerker heeft de vraag over '{q.subject.title}' direct beantwoord."
-        return q.decision(Outcome.ANSWERED, "agent-outcome", reason)
+        return q.decision(Outcome.ANSWERED, Rule.AGENT_OUTCOME, reason)
     reason = f"Onderwerp '{q.subject.title}' ({_HOW[q.how]}) wordt direct beantwoord in de frontoffice."
-    return q.decision(Outcome.ANSWERED, "front-office-answer", reason, answer=q.subject.answer)
+    return q.decision(Outcome.ANSWERED, Rule.FRONT_OFFICE_ANSWER, reason, answer=q.subject.answer)
 
 
-def _escalation_rule(q: _Question) -> str:
+def _escalation_rule(q: _Question) -> Rule:
     if q.how == "general-subject":
-        return "general-subject"
-    return {SubjectKind.COMPLAINT: "complaint", SubjectKind.CORRECTION: "correction",
-            SubjectKind.IDEA: "idea"}.get(q.subject.kind, "escalation")
+        return Rule.GENERAL_SUBJECT
+    return {SubjectKind.COMPLAINT: Rule.COMPLAINT, SubjectKind.CORRECTION: Rule.CORRECTION,
+            SubjectKind.IDEA: Rule.IDEA}.get(q.subject.kind, Rule.ESCALATION)
 
 
-def _department(q: _Question, org: Organisation, rule: str) -> str:
-    desk = {"complaint": org.desks.complaints, "correction": org.desks.registry, "idea": org.desks.ideas,
-            "general-subject": org.desks.generalist}.get(rule)
+def _department(q: _Question, org: Organisation, rule: Rule) -> str:
+    desk = {Rule.COMPLAINT: org.desks.complaints, Rule.CORRECTION: org.desks.registry, Rule.IDEA: org.desks.ideas,
+            Rule.GENERAL_SUBJECT: org.desks.generalist}.get(rule)
     return desk or q.subject.department or org.desks.generalist
 
 
-def _escalate(q: _Question, org: Organisation, calendar: TermCalendar, *, rule: str,
+def _escalate(q: _Question, org: Organisation, calendar: TermCalendar, *, rule: Rule,
               terms: Subject | None) -> tuple[DecisionData, OpenCaseData]:
     assert terms is not None and terms.case_type is not None  # the organisation file guarantees it
     # The law's term on the Atw's calendar; the organisation's promise on its own working days.
@@ -227,13 +228,13 @@ def _escalate(q: _Question, org: Organisation, calendar: TermCalendar, *, rule: 
 
 
 _ESCALATION_OPENING = {
-    "escalation": "Onderwerp '{title}' ({how}) vraagt om behandeling door de backoffice.",
-    "agent-outcome": "De medewerker heeft de vraag over '{title}' doorgezet naar de backoffice.",
-    "general-subject": "Geen onderwerp herkend: de vraag gaat naar de generalistenbalie.",
-    "complaint": "Klacht ({how}): naar klachtbehandeling.",
-    "correction": "Verzoek om correctie van persoonsgegevens ({how}): naar de basisregistratie.",
-    "idea": "Idee of suggestie ({how}): geregistreerd voor opvolging.",
-    "callback": "Terugbelverzoek over '{title}': de klant wordt teruggebeld.",
+    Rule.ESCALATION: "Onderwerp '{title}' ({how}) vraagt om behandeling door de backoffice.",
+    Rule.AGENT_OUTCOME: "De medewerker heeft de vraag over '{title}' doorgezet naar de backoffice.",
+    Rule.GENERAL_SUBJECT: "Geen onderwerp herkend: de vraag gaat naar de generalistenbalie.",
+    Rule.COMPLAINT: "Klacht ({how}): naar klachtbehandeling.",
+    Rule.CORRECTION: "Verzoek om correctie van persoonsgegevens ({how}): naar de basisregistratie.",
+    Rule.IDEA: "Idee of suggestie ({how}): geregistreerd voor opvolging.",
+    Rule.CALLBACK: "Terugbelverzoek over '{title}': de klant wordt teruggebeld.",
 }
 
 
@@ -242,7 +243,7 @@ def _next_state(q: _Question, org: Organisation, decision: DecisionData, case: O
     if q.data.party is None:
         return None
     state = q.state or PartyState()
-    if case is not None and decision.rule != "callback" and _linkable(q.subject, org):
+    if case is not None and decision.rule is not Rule.CALLBACK and _linkable(q.subject, org):
         state = state.with_case(OpenCaseRef(case_id=case.case_id, subject_code=q.subject.code, opened_by=q.key,
                                             due_date=case.due_date))
     return state.with_handled(Handled(
