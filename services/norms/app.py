@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from plumbing.health import beside_health, broker_ready
 from plumbing.kafka import (ensure_topics, reading_consumer, start_consumer, start_producer, stop_client,
@@ -60,6 +60,10 @@ class Measuring:
         self.reading = Reading(organisation)
         self.history: str | None = "starting"  # why the figures are not whole yet; None once they are
         self.processor: BatchProcessor | None = None
+        self.producer: AIOKafkaProducer | None = None  # once started, until the processor has its own
+
+    def producer_in_use(self) -> AIOKafkaProducer | None:
+        return self.processor.producer if self.processor is not None else self.producer
 
     def figures(self) -> Reading | str:
         return self.history if self.history is not None else self.reading
@@ -104,10 +108,10 @@ async def serve(settings: NormsSettings, stopping: asyncio.Event) -> None:
     """Measure, and answer thermometer, metrics and health requests, until ``stopping`` is set."""
     measuring = Measuring(load_organisation(settings.organisation_file))
     metrics.register(measuring.figures)
-    ready = broker_ready(lambda: measuring.processor.producer if measuring.processor else None)
+    ready = broker_ready(measuring.producer_in_use)
 
     async def ready_and_read() -> str | None:
-        return measuring.history or await ready()
+        return await ready() or measuring.history  # the broker first: without it, reading waits too
 
     app = create_http_app(measuring.figures, ready_and_read, contact=settings.contact())
     await beside_health(measure(settings, stopping, measuring), app, settings.norms_host, settings.norms_port,
@@ -118,7 +122,7 @@ async def measure(settings: NormsSettings, stopping: asyncio.Event, measuring: M
     """Read the history, then measure until ``stopping`` is set; while the broker is away, start-up waits."""
     await ensure_topics(settings, [*READ_TOPICS, DEAD_LETTERS], stopping=stopping)
     source = source_urn(settings.oin, "loket-norms")
-    producer = await start_producer(settings, stopping=stopping)  # for dead letters only
+    measuring.producer = producer = await start_producer(settings, stopping=stopping)  # for dead letters only
     consumer = reading_consumer(settings, READER_GROUP, READ_TOPICS)
     specs = {topic_name(settings, spec): spec for spec in READ_TOPICS}
     try:
