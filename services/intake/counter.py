@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, model_validator
 
 from plumbing.calendar import dutch_day
+from plumbing.ids import uuid5
 from schemas.calls import QUEUE_PATTERN
 from schemas.contacts import REFERENCE_PATTERN
 from schemas.counter import (AppointmentArrived, AppointmentArrivedData, AppointmentBooked, AppointmentBookedData,
@@ -123,12 +124,12 @@ def contact_id(report: CounterReport) -> str:
     again every day (and per queue), so a ticket's visit is its number on that day in that queue; an
     appointment's id is the system's own, booked days ahead."""
     if report.ticket is not None:
-        return str(uuid.uuid5(COUNTER_NAMESPACE, f"ticket\n{report.queue}\n{dutch_day(report.at)}\n{report.ticket}"))
-    return str(uuid.uuid5(COUNTER_NAMESPACE, f"appointment\n{report.reference}"))
+        return uuid5(COUNTER_NAMESPACE, f"ticket\n{report.queue}\n{dutch_day(report.at)}\n{report.ticket}")
+    return uuid5(COUNTER_NAMESPACE, f"appointment\n{report.reference}")
 
 
 def event_id(report: CounterReport) -> str:
-    return str(uuid.uuid5(COUNTER_NAMESPACE, f"report\n{report.id}\n{fingerprint(report)}"))
+    return uuid5(COUNTER_NAMESPACE, f"report\n{report.id}\n{fingerprint(report)}")
 
 
 def to_event(report: CounterReport, *, secret: bytes, source: str, now: dt.datetime) -> CloudEvent:

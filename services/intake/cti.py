@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
+from plumbing.ids import uuid5
 from schemas.calls import (QUEUE_PATTERN, CallAbandoned, CallAbandonedData, CallAnswered, CallAnsweredData,
                            CallEnded, CallEndedData, CallOffered, CallOfferedData, CallTransferred,
                            CallTransferredData)
@@ -116,12 +117,12 @@ class CtiReport(Frozen):
 
 def contact_id(report: CtiReport) -> str:
     """The call's contact id: the same for every report of the call, and nothing of the platform's id in it."""
-    return str(uuid.uuid5(CTI_NAMESPACE, f"call\n{report.call}"))
+    return uuid5(CTI_NAMESPACE, f"call\n{report.call}")
 
 
 def event_id(report: CtiReport) -> str:
     """The event's id: the same for the same report sent again."""
-    return str(uuid.uuid5(CTI_NAMESPACE, f"report\n{report.id}\n{fingerprint(report)}"))
+    return uuid5(CTI_NAMESPACE, f"report\n{report.id}\n{fingerprint(report)}")
 
 
 def to_event(report: CtiReport, *, secret: bytes, source: str, now: dt.datetime) -> CloudEvent:

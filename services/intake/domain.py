@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from plumbing.ids import uuid5
 from plumbing.pseudonym import IdentifierKind, bsn_is_valid, normalise, pseudonym
 from schemas import PartyRef, PersonalData, QuestionAsked, QuestionData
 from schemas.contacts import Attachment, Channel
@@ -73,7 +74,7 @@ def ids_for(idempotency_key: str | None, new_id: Callable[[], str]) -> tuple[str
     """Event id and contact id: fresh ones, or with an idempotency key the same ones on every retry."""
     if idempotency_key is None:
         return new_id(), new_id()
-    return tuple(str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{idempotency_key}\n{what}")) for what in ("event", "contact"))
+    return tuple(uuid5(IDEMPOTENCY_NAMESPACE, f"{idempotency_key}\n{what}") for what in ("event", "contact"))
 
 
 def question_event(
@@ -107,8 +108,7 @@ def score_event(submission: ScoreSubmission, *, source: str, now: dt.datetime) -
                                   score=submission.score, scored_at=submission.scored_at or now,
                                   response_reference=submission.response_id)
     # With the body: a corrected score sent under the same response id after a restart is not taken for a copy.
-    event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE,
-                              f"kto-response\n{submission.response_id}\n{fingerprint(submission)}"))
+    event_id = uuid5(IDEMPOTENCY_NAMESPACE, f"kto-response\n{submission.response_id}\n{fingerprint(submission)}")
     return SatisfactionScored.create(source=source, data=data, subject=submission.contact_id, time=now, id=event_id)
 
 
@@ -116,5 +116,5 @@ def reply_event(submission: ReplySubmission, *, source: str, now: dt.datetime) -
     """The FirstReplySent event of a reply; its id is the same for the report sent again with the same body."""
     data = FirstReplySentData(contact_id=submission.contact_id, channel=Channel(submission.channel),
                               sent_at=submission.sent_at or now, reply_reference=submission.id)
-    event_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"first-reply\n{submission.id}\n{fingerprint(submission)}"))
+    event_id = uuid5(IDEMPOTENCY_NAMESPACE, f"first-reply\n{submission.id}\n{fingerprint(submission)}")
     return FirstReplySent.create(source=source, data=data, subject=submission.contact_id, time=now, id=event_id)

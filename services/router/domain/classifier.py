@@ -31,6 +31,9 @@ _STEMMER = snowballstemmer.stemmer("dutch")
 MIN_COMPOUND_PART = 5
 #: Words whose keyword hits are remembered; citizens' vocabulary is large but not endless.
 WORD_CACHE_SIZE = 200_000
+#: Texts (as they came, and as normalised words) whose scores are remembered: forms, templates and the questions
+#: everyone asks come back word for word. Forgotten all at once when full, which is cheaper than an LRU's upkeep.
+TEXT_CACHE_SIZE = 50_000
 
 
 def strip_accents(text: str) -> str:
@@ -84,6 +87,8 @@ class Classifier:
         general = organisation.subject(organisation.general_subject)
         assert general is not None  # the organisation file guarantees it
         self.general = general
+        self._by_text: dict[str, dict[int, int]] = {}
+        self._by_words: dict[str, dict[int, int]] = {}
 
     def classify(self, question: QuestionData) -> tuple[Subject, str]:
         """The subject of a question and how it was found: subject-code, keyword-match or general-subject."""
@@ -116,7 +121,22 @@ class Classifier:
         return subjects[min(scores, key=lambda i: (-scores[i], i))]
 
     def scores(self, text: str) -> dict[int, int]:
+        """Each matching subject's score (by index); remembered per text and per normalised text."""
+        known = self._by_text.get(text)
+        if known is not None:
+            return known
         words = stems(text)
+        normalised = " ".join(words)
+        known = self._by_words.get(normalised)
+        if known is None:
+            known = self._by_words[normalised] = self._scores(words)
+        self._by_text[text] = known
+        if len(self._by_text) > TEXT_CACHE_SIZE or len(self._by_words) > TEXT_CACHE_SIZE:
+            self._by_text.clear()
+            self._by_words.clear()
+        return known
+
+    def _scores(self, words: list[str]) -> dict[int, int]:
         matched: dict[int, tuple[int, int]] = {}  # keyword -> (subject, weight)
         for word in set(words):
             for subject, keyword in self._word_hits(word):

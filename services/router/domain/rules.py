@@ -29,6 +29,7 @@ from functools import cached_property
 from typing import Any
 
 from plumbing.calendar import TermCalendar, dutch_day
+from plumbing.ids import uuid5
 from plumbing.organisation import Organisation, Subject, SubjectKind
 from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionAsked, QuestionData, ReferralInfo
 from schemas.contacts import LIVE_CHANNELS
@@ -99,7 +100,7 @@ class _Question:
 
 def derived_id(question: QuestionAsked, purpose: str) -> str:
     """A stable id for something the router makes of a question: the same on every redelivery."""
-    return str(uuid.uuid5(ID_NAMESPACE, f"{question.source}\n{question.id}\n{purpose}"))
+    return uuid5(ID_NAMESPACE, f"{question.source}\n{question.id}\n{purpose}")
 
 
 def case_id_for(question: QuestionAsked) -> str:
