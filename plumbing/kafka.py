@@ -120,6 +120,20 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], att
     return created
 
 
+async def existing_topics(settings: KafkaSettings, attempts: int = BOUNDED_ATTEMPTS) -> set[str]:
+    """The names of the topics on the broker (tried again while it cannot be reached, ``attempts`` times)."""
+
+    async def attempt() -> set[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+        try:
+            await admin.start()
+            return set(await admin.list_topics())
+        finally:
+            await stop_client(admin, CLIENT_STOP_TIMEOUT)
+
+    return await _until_connected(attempt, settings, stopping=None, attempts=attempts, outage=None)
+
+
 async def _check_partitions(admin: AIOKafkaAdminClient, names: list[str], expected: int) -> None:
     """Keyed state (the router's per-party state) needs every topic of a deployment to have the same
     partition count; a topic made with another count would silently split a party's history."""

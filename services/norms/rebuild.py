@@ -11,7 +11,8 @@ import asyncio
 import datetime as dt
 
 from plumbing.exceptions import KafkaUnavailable
-from plumbing.kafka import CLIENT_STOP_TIMEOUT, reading_consumer, start_consumer, stop_client, topic_name
+from plumbing.kafka import (CLIENT_STOP_TIMEOUT, existing_topics, reading_consumer, start_consumer, stop_client,
+                            topic_name)
 from plumbing.organisation import Organisation
 from services.norms.history import read_up_to
 from services.norms.reading import READ_TOPICS, Reading
@@ -20,14 +21,15 @@ from services.norms.settings import NormsSettings
 
 async def rebuild(settings: NormsSettings, organisation: Organisation) -> Reading:
     """The norms of ``organisation`` from the whole history of the topics as they are now."""
-    consumer = reading_consumer(settings, None, READ_TOPICS)
     specs = {topic_name(settings, spec): spec for spec in READ_TOPICS}
+    # Before assigning them: a consumer assigned a topic that does not exist waits minutes for its metadata.
+    missing = sorted(set(specs) - await existing_topics(settings))
+    if missing:
+        raise KafkaUnavailable(f"no topic {', '.join(missing)} on {settings.kafka_bootstrap}: nothing to rebuild "
+                               "from (is LOKET_TOPIC_PREFIX right? the services create the topics when they start)")
+    consumer = reading_consumer(settings, None, READ_TOPICS)
     try:
         await start_consumer(consumer, settings)
-        missing = [name for name in specs if consumer.partitions_for_topic(name) is None]
-        if missing:
-            raise KafkaUnavailable(f"no topic {', '.join(missing)} on {settings.kafka_bootstrap}: nothing to "
-                                   "rebuild from (is LOKET_TOPIC_PREFIX right?)")
         ends = await consumer.end_offsets(list(consumer.assignment()))
         reading = Reading(organisation)
         await read_up_to(consumer, specs, reading, ends, asyncio.Event(), settings.norms_batch_size)
