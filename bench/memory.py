@@ -24,18 +24,15 @@ from pathlib import Path
 import typer
 from aiokafka import ConsumerRecord
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from loket.simulator import QUESTIONS  # noqa: E402
-from plumbing.calendar import TermCalendar  # noqa: E402
-from plumbing.changelog import PartitionedState  # noqa: E402
-from plumbing.kafka import CLOUDEVENT_HEADERS  # noqa: E402
-from plumbing.organisation import load_organisation  # noqa: E402
-from plumbing.settings import KafkaSettings  # noqa: E402
-from schemas import PartyRef, QuestionAsked, QuestionData  # noqa: E402
-from services.router.domain import Classifier  # noqa: E402
-from services.router.kafka import RouterRecords  # noqa: E402
+from loket.simulator import QUESTIONS
+from plumbing.calendar import TermCalendar
+from plumbing.changelog import PartitionedState
+from plumbing.kafka import CLOUDEVENT_HEADERS
+from plumbing.organisation import load_organisation
+from plumbing.settings import KafkaSettings
+from schemas import PartyRef, QuestionAsked, QuestionData
+from services.router.domain import Classifier
+from services.router.kafka import RouterRecords
 
 SOURCE = "urn:nld:oin:00000001999999999000:systeem:bench"
 PARTITIONS = 4
