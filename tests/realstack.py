@@ -254,14 +254,19 @@ async def readiness(url: str) -> str:
     return "ready" if answer.status_code == 200 else answer.json()["detail"]
 
 
-async def decisions_counted(norms: str) -> float:
-    """``loket_decisions_total`` on the norms service's ``/metrics``, over every outcome and channel."""
+async def metrics_sum(url: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` on a service's ``/metrics`` whose labels include ``labels``."""
     from prometheus_client.parser import text_string_to_metric_families
 
     async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"{norms}/metrics")).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == "loket_decisions_total")
+        text = (await client.get(f"{url}/metrics")).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == name and labels.items() <= s.labels.items())
+
+
+async def decisions_counted(norms: str) -> float:
+    """``loket_decisions_total`` on the norms service's ``/metrics``, over every outcome, rule and channel."""
+    return await metrics_sum(norms, "loket_decisions_total")
 
 
 async def deployment_on(throwaway: StackSettings, prefix: str) -> CaseSettings:

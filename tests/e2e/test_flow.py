@@ -16,7 +16,7 @@ from services.case.auth import mint_token
 from services.norms.app import READER_GROUP
 from tests.builders import ChannelSystemAuth
 from tests.integration.test_simulator import simulate
-from tests.realstack import eventually, http_ports, last_weekday, wait_healthy
+from tests.realstack import eventually, http_ports, last_weekday, metrics_sum, wait_healthy
 
 pytestmark = pytest.mark.e2e
 BSN = "111222333"
@@ -80,8 +80,8 @@ async def test_question_to_decision_to_case_to_metric(running, topics, case_sett
         await conn.close()
 
     async def metrics_show_both() -> bool:
-        answered_n = await _metrics_sum(running["norms"], "loket_decisions_total", outcome="answered", channel="web")
-        escalated_n = await _metrics_sum(running["norms"], "loket_decisions_total", outcome="escalated",
+        answered_n = await metrics_sum(running["norms"], "loket_decisions_total", outcome="answered", channel="web")
+        escalated_n = await metrics_sum(running["norms"], "loket_decisions_total", outcome="escalated",
                                          channel="phone")
         return answered_n == 1.0 and escalated_n == 1.0
 
@@ -201,7 +201,7 @@ async def test_a_simulated_morning_through_the_intake_shows_on_the_thermometer_a
         assert await _metric(running["norms"], metric, norm=norm, window="7d") == pytest.approx(value, abs=1e-12)
     by_type = Counter((json.loads(r.value)["type"].removeprefix("nl.loket.contacts.")) for r in contacts)
     for kind in ("question-asked", "call-offered", "call-answered", "ticket-called", "satisfaction-scored"):
-        counted = await _metrics_sum(running["norms"], "loket_contacts_total", type=kind)
+        counted = await metrics_sum(running["norms"], "loket_contacts_total", type=kind)
         assert counted == by_type[kind], kind
 
 
@@ -230,11 +230,3 @@ def computed_norms(contacts: list[dict], decisions: list[dict]) -> dict[str, flo
         "doorverwezen": sum(1 for o in outcomes if o == "referred") / len(outcomes),
         "tevredenheid": sum(scores.values()) / len(scores),
     }
-
-
-async def _metrics_sum(norms: str, name: str, **labels: str) -> float:
-    """The sum of the samples of ``name`` on /metrics whose labels include ``labels``."""
-    async with httpx.AsyncClient() as client:
-        text = (await client.get(f"{norms}/metrics")).text
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == name and labels.items() <= s.labels.items())
