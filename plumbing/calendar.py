@@ -38,6 +38,9 @@ _DAY = dt.timedelta(days=1)
 #: Atw art. 4: the Act does not extend terms longer than these.
 ATW_LONGEST_DAYS = 90
 ATW_LONGEST_WEEKS = 12
+#: Terms remembered per calendar, by start and length: the router asks for the same few again for every
+#: question of a day. Far more than a year of days times the catalog's terms; beyond it they are counted anew.
+REMEMBERED_TERMS = 20_000
 
 #: Terms run on the Dutch calendar day.
 DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
@@ -55,6 +58,7 @@ class WorkingDayCalendar:
         self._closing_days = frozenset(closing_days)
         self._public_holidays = holidays.country_holidays("NL")
         self._known: dict[dt.date, bool] = {}
+        self._added: dict[tuple[dt.date, int], dt.date] = {}  # every question of a day has the same due dates
 
     def is_working_day(self, day: dt.date) -> bool:
         known = self._known.get(day)
@@ -67,6 +71,14 @@ class WorkingDayCalendar:
         """The date ``days`` working days after ``start`` (start itself never counts)."""
         if days < 0:
             raise ValueError("days must not be negative")
+        found = self._added.get((start, days))
+        if found is None:
+            if len(self._added) >= REMEMBERED_TERMS:
+                self._added.clear()
+            found = self._added[start, days] = self._count_working_days(start, days)
+        return found
+
+    def _count_working_days(self, start: dt.date, days: int) -> dt.date:
         day = start
         while days:
             day += _DAY
@@ -100,6 +112,7 @@ class LegalCalendar:
     def __init__(self, designated_days: Iterable[dt.date] = ()) -> None:
         self._designated = frozenset(designated_days)  # by royal decree, Atw art. 3(3)
         self._by_year: dict[int, frozenset[dt.date]] = {}
+        self._ends: dict[tuple[dt.date, int, int], dt.date] = {}  # every question of a day has the same ends
 
     def is_holiday(self, day: dt.date) -> bool:
         """A general recognised holiday, Good Friday, or a day a decree puts on a par with them."""
@@ -118,6 +131,14 @@ class LegalCalendar:
         """The last day of a term of ``days`` or ``weeks`` from ``start`` (start itself never counts)."""
         if days < 0 or weeks < 0 or (days and weeks):
             raise ValueError("give days or weeks, not negative, not both")
+        found = self._ends.get((start, days, weeks))
+        if found is None:
+            if len(self._ends) >= REMEMBERED_TERMS:
+                self._ends.clear()
+            found = self._ends[start, days, weeks] = self._term_end(start, days, weeks)
+        return found
+
+    def _term_end(self, start: dt.date, days: int, weeks: int) -> dt.date:
         length = days + 7 * weeks
         end = start + length * _DAY
         if days > ATW_LONGEST_DAYS or weeks > ATW_LONGEST_WEEKS:
