@@ -71,6 +71,22 @@ def decode_one_of(models: tuple[type[BaseModel], ...], record: RawRecord) -> Bas
         raise Refused(describe_validation_error(error, tags=tags)) from None
 
 
+def event_type(record: RawRecord) -> str | None:
+    """The ``type`` of a structured-mode record, read without validating the rest of it; ``None`` for a record
+    that has none to read (which ``decode_event`` refuses, saying why). For a consumer that takes only some of
+    a topic's event types and leaves the others, and their validation, to the consumers that take them."""
+    try:
+        raw = structured_value(record)
+        return _TYPED.validate_json(raw).type if raw is not None else None
+    except (Refused, ValidationError):
+        return None
+
+
+class _Typed(BaseModel):
+    type: str
+
+
+_TYPED = TypeAdapter(_Typed)
 #: Any CloudEvent: the envelope's rules, whatever its data.
 _ENVELOPE: TypeAdapter[CloudEvent[Any]] = TypeAdapter(CloudEvent[Any])
 
