@@ -54,6 +54,29 @@ class Record(NamedTuple):
     headers: Headers = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event to publish, in the contract's terms: its topic's name in the contract (without a deployment's
+    prefix), its key, its type, and its structured-mode bytes, encoded once where the event was made.
+
+    The one type of "a record to publish" above the wire: the router's handlers return it, the case service's
+    outbox stores it and its relay reads it back; ``record`` puts it on a deployment's topic as a ``Record``.
+    """
+
+    topic: str
+    key: str
+    value: bytes
+    event_type: str | None  # None only in outbox rows stored before the outbox recorded types
+
+    @classmethod
+    def of(cls, topic: TopicSpec, key: str, event: CloudEvent) -> Outgoing:
+        return cls(topic.name, key, event.to_bytes(), event.type)
+
+    def record(self, settings: KafkaSettings) -> Record:
+        """The record on this deployment's topic, in the Kafka binding's structured mode."""
+        return Record(topic_name(settings, self.topic), self.key.encode(), self.value, headers=CLOUDEVENT_HEADERS)
+
+
 def event_record(topic: str, key: str | bytes, event: CloudEvent | bytes) -> Record:
     """A CloudEvent (or its structured-mode bytes) as a record in the Kafka binding's structured mode."""
     value = event if isinstance(event, bytes) else event.to_bytes()

@@ -50,7 +50,7 @@ class FakeCaseStore:
                 party_pseudonym=data.party.pseudonym if data.party else None,
             )
             self.history.append((data.case_id, "registered", "opened", SYSTEM))
-            self.outbox.extend((m.topic.name, m.key, m.payload) for m in case.announcements)
+            self.outbox.extend((m.topic, m.key, m.value) for m in case.announcements)
             stored.opened.append(data.case_id)
         return stored
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
 from plumbing.calendar import TermCalendar, dutch_day
+from plumbing.kafka import Outgoing
 from schemas.cases import CHANGE_EVENTS, CaseChangedData, CaseResolved, CaseResolvedData, WorkItem, WorkItemData
 from schemas.topics import CASE_EVENTS
 from services.case import deadlines as clocks
 from services.case.deadlines import DEFAULT_LEVELS, Alarm, DeadlineRefused, Deadlines, LegalTerm
-from services.case.domain import OutboxMessage, work_queue
+from services.case.domain import work_queue
 
 
 class Role(StrEnum):
@@ -153,7 +154,7 @@ class Outcome:
 
     case: CaseState
     entry: HistoryEntry
-    messages: tuple[OutboxMessage, ...] = ()
+    messages: tuple[Outgoing, ...] = ()
     alarms: tuple[Alarm, ...] | None = None
 
 
@@ -202,7 +203,7 @@ class CaseRules:
             data=WorkItemData(case_id=case.case_id, case_type=case.case_type, department=to,
                               subject_code=case.subject_code, priority=case.priority, due_date=after.service_due,
                               legal_due=after.legal_due, why="transferred", queued_at=now))
-        return replace(outcome, messages=(*outcome.messages, OutboxMessage.of(work_queue(to), case.case_id, queued)))
+        return replace(outcome, messages=(*outcome.messages, Outgoing.of(work_queue(to), case.case_id, queued)))
 
     def suspend(self, case: CaseState, by: Worker, now: dt.datetime, *, reason: str) -> Outcome:
         """Stop both clocks from today (opschorting), e.g. while waiting for the party."""
@@ -246,7 +247,7 @@ class CaseRules:
             source=self.source, subject=case.case_id, time=now, id=f"{case.case_id}:resolved:{outcome.case.version}",
             data=CaseResolvedData(case_id=case.case_id, subject_code=case.subject_code, department=case.department,
                                   party_pseudonym=case.party_pseudonym, resolved_at=now, by=by.id))
-        return replace(outcome, messages=(OutboxMessage.of(CASE_EVENTS, case.case_id, resolved),))
+        return replace(outcome, messages=(Outgoing.of(CASE_EVENTS, case.case_id, resolved),))
 
     def note(self, case: CaseState, by: Worker, now: dt.datetime, *, text: str) -> Outcome:
         """A note in the history, for colleagues; no event."""
@@ -272,7 +273,7 @@ class CaseRules:
                 due_date=after.service_due, legal_due=after.legal_due,
                 from_department=case.department if action is Action.TRANSFERRED else None, by=by.id,
                 changed_at=now))
-        return Outcome(after, entry, (OutboxMessage.of(CASE_EVENTS, case.case_id, event),))
+        return Outcome(after, entry, (Outgoing.of(CASE_EVENTS, case.case_id, event),))
 
 
 _CLOCK_FIELDS = ("service_due", "legal_due", "legal_days", "suspended_on", "suspended_working_days",

@@ -8,27 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from plumbing.calendar import TermCalendar, dutch_day
-from schemas import CaseOpened, CaseOpenedData, CloudEvent, OpenCase
+from plumbing.kafka import Outgoing
+from schemas import CaseOpened, CaseOpenedData, OpenCase
 from schemas.cases import WorkItem, WorkItemData
 from schemas.topics import BACKOFFICE, CASE_EVENTS, TopicSpec
 from services.case.deadlines import DEFAULT_LEVELS, Alarm, Deadlines, LegalTerm, alarms
 
 #: Who the history names for what the case service does by itself.
 SYSTEM = "loket-cases"
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    """An event to publish once the transaction that made it has committed."""
-
-    topic: TopicSpec
-    key: str
-    payload: bytes
-    event_type: str
-
-    @classmethod
-    def of(cls, topic: TopicSpec, key: str, event: CloudEvent) -> OutboxMessage:
-        return cls(topic, key, event.to_bytes(), event.type)
 
 
 @dataclass(frozen=True)
@@ -40,7 +27,7 @@ class NewCase:
     deadlines: Deadlines
     legal_due: dt.date | None
     alarms: tuple[Alarm, ...]
-    announcements: tuple[OutboxMessage, ...]
+    announcements: tuple[Outgoing, ...]  # published once the transaction that made them has committed
 
 
 @functools.cache
@@ -98,5 +85,5 @@ def open_case(request: OpenCase, *, source: str, now: dt.datetime, calendar: Ter
                           legal_due=legal_due, why="opened", queued_at=now),
     )
     return NewCase(request, now, deadlines, legal_due, _alarms(deadlines, calendar, tuple(levels.items())),
-                   (OutboxMessage.of(CASE_EVENTS, data.case_id, opened),
-                    OutboxMessage.of(work_queue(data.department), data.case_id, queued)))
+                   (Outgoing.of(CASE_EVENTS, data.case_id, opened),
+                    Outgoing.of(work_queue(data.department), data.case_id, queued)))

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from plumbing.calendar import TermCalendar
 from plumbing.deadletters import DATABASE, INVALID, Refused, decode_event, refuse
-from plumbing.kafka import Record, event_record, topic_name
+from plumbing.kafka import Outgoing, Record, topic_name
 from plumbing.outage import Outage
 from plumbing.processor import Sender
 from plumbing.retry import broker_away, database_away, until_it_works
@@ -23,7 +23,6 @@ from schemas.topics import DEAD_LETTERS, Service
 from services.case import handlers, metrics
 from services.case.deadlines import DEFAULT_LEVELS
 from services.case.handlers import CaseStore
-from services.case.store import PendingMessage
 
 log = structlog.get_logger(__name__)
 SERVICE = Service.CASES
@@ -121,8 +120,8 @@ class OutboxPublisher:
         """The producer in use (a renewed one after the first broke)."""
         return self._sender.producer
 
-    async def __call__(self, messages: list[PendingMessage]) -> None:
-        records = [event_record(topic_name(self._settings, m.topic), m.key, m.payload) for m in messages]
+    async def __call__(self, messages: list[Outgoing]) -> None:
+        records = [m.record(self._settings) for m in messages]
         await until_it_works(lambda: self._sender.send_once(records), outage=self.broker, stopping=self._stopping,
                              retry_on=broker_away)
         for event_type, count in Counter(message.event_type for message in messages).items():

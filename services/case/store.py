@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.case.domain import SYSTEM, NewCase, OutboxMessage
+from plumbing.kafka import Outgoing
+from services.case.domain import SYSTEM, NewCase
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,6 @@ class Contact:
     case_id: str | None
     department: str | None
     decided_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class PendingMessage:
-    id: int
-    topic: str
-    key: str
-    payload: bytes
-    event_type: str | None = None
 
 
 #: What storing a case can fail with because of its data, not the connection: PostgreSQL's refusals, and what
@@ -139,15 +131,15 @@ def _case_rows(cases: Sequence[NewCase]) -> list[tuple[str, tuple[str, ...], lis
         ("deadline_alarms", ("case_id", "clock", "level", "due_on"),
          [(c.request.data.case_id, a.clock, a.level, a.due_on) for c in cases for a in c.alarms]),
         ("outbox", ("topic", "message_key", "payload", "event_type"),
-         [(m.topic.name, m.key, m.payload.decode(), m.event_type) for c in cases for m in c.announcements]),
+         [(m.topic, m.key, m.value.decode(), m.event_type) for c in cases for m in c.announcements]),
     ]
 
 
-async def insert_outbox(conn: asyncpg.Connection, messages: Sequence[OutboxMessage]) -> None:
+async def insert_outbox(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> None:
     """Put events in the outbox, in the caller's transaction."""
     if messages:
-        await conn.execute(_INSERT_OUTBOX, [m.topic.name for m in messages], [m.key for m in messages],
-                           [m.payload.decode() for m in messages], [m.event_type for m in messages])
+        await conn.execute(_INSERT_OUTBOX, [m.topic for m in messages], [m.key for m in messages],
+                           [m.value.decode() for m in messages], [m.event_type for m in messages])
 
 
 class PgCaseStore:
@@ -224,13 +216,13 @@ class PgOutbox:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def relay(self, publish: Callable[[list[PendingMessage]], Awaitable[None]], limit: int = RELAY_BATCH) -> int:
+    async def relay(self, publish: Callable[[list[Outgoing]], Awaitable[None]], limit: int = RELAY_BATCH) -> int:
         """Hand up to ``limit`` pending messages to ``publish``; they are marked published in the transaction
         that took them, which commits only once ``publish`` returned (and rolls back when it raises)."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_TAKE_PENDING, limit)
             if not rows:
                 return 0
-            await publish([PendingMessage(id_, topic, key, payload.encode(), event_type)
-                           for id_, topic, key, payload, event_type in rows])
+            await publish([Outgoing(topic, key, payload.encode(), event_type)
+                           for _, topic, key, payload, event_type in rows])
             return len(rows)

@@ -17,10 +17,10 @@ import asyncpg
 import structlog
 
 from plumbing.calendar import dutch_day
+from plumbing.kafka import Outgoing
 from schemas.cases import DEADLINE_EVENTS, DeadlineData
 from schemas.topics import CASE_EVENTS
 from services.case import metrics
-from services.case.domain import OutboxMessage
 from services.case.store import insert_outbox
 
 log = structlog.get_logger(__name__)
@@ -75,11 +75,11 @@ class DeadlineWatcher:
         log.info("deadline_levels_announced", count=len(rows))
         return len(rows)
 
-    def _message(self, row: asyncpg.Record, now: dt.datetime) -> OutboxMessage:
+    def _message(self, row: asyncpg.Record, now: dt.datetime) -> Outgoing:
         case_id, clock, level = row["case_id"], row["clock"], row["level"]
         event = DEADLINE_EVENTS[level].create(
             source=self._source, subject=case_id, time=now, id=f"{case_id}:{clock}-{level}",
             data=DeadlineData(case_id=case_id, department=row["department"], subject_code=row["subject_code"],
                               clock=clock, level=level, share=self._levels[level], due_date=row["clock_due"],
                               reached_on=row["due_on"], assignee=row["assignee"]))
-        return OutboxMessage.of(CASE_EVENTS, case_id, event)
+        return Outgoing.of(CASE_EVENTS, case_id, event)

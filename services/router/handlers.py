@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from plumbing.calendar import TermCalendar
-from schemas import CaseResolved, CloudEvent, OpenCase, QuestionAsked, RoutingDecided
-from schemas.topics import CASE_REQUESTS, DECISIONS, TopicSpec
+from plumbing.kafka import Outgoing
+from schemas import CaseResolved, OpenCase, QuestionAsked, RoutingDecided
+from schemas.topics import CASE_REQUESTS, DECISIONS
 from services.router import domain
 from services.router.domain import Classifier, PartyState, Routing
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One event to publish, with its topic and key."""
-
-    topic: TopicSpec
-    key: str
-    event: CloudEvent
 
 
 def handle_question(
@@ -43,9 +33,9 @@ def outgoing(routing: Routing, question: QuestionAsked, *, source: str) -> list[
     key = question.data.partition_key()
     decision = RoutingDecided.create(source=source, data=routing.decision, subject=key,
                                      time=routing.decision.decided_at, id=domain.derived_id(question, "decision"))
-    events = [Outgoing(DECISIONS, key, decision)]
+    events = [Outgoing.of(DECISIONS, key, decision)]
     if routing.case is not None:
         request = OpenCase.create(source=source, data=routing.case, subject=routing.case.case_id,
                                   time=routing.case.requested_at, id=domain.derived_id(question, "open-case"))
-        events.append(Outgoing(CASE_REQUESTS, routing.case.case_id, request))
+        events.append(Outgoing.of(CASE_REQUESTS, routing.case.case_id, request))
     return events

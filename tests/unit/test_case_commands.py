@@ -34,7 +34,7 @@ def complaint(**changes: object) -> CaseState:
 
 
 def events(outcome) -> list[tuple[str, str, dict]]:
-    return [(m.topic.name, m.event_type, json.loads(m.payload)) for m in outcome.messages]
+    return [(m.topic, m.event_type, json.loads(m.value)) for m in outcome.messages]
 
 
 def test_claiming_a_registered_case_puts_it_in_progress_with_the_worker_and_announces_it():

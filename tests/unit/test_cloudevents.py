@@ -14,7 +14,7 @@ from schemas.envelope import SCHEMA_BASE_URI
 from schemas.export import event_json_schema
 from schemas.topics import ALL_TOPICS
 from services.case.kafka import OutboxPublisher
-from services.case.store import PendingMessage
+from plumbing.kafka import Outgoing
 from tests.builders import NOW, SOURCE
 from tests.fakes import FakeProducer, Journal, record
 
@@ -87,7 +87,7 @@ async def test_the_producer_is_handed_each_records_headers_by_send_all_and_the_o
     producer = FakeProducer(Journal())
     await send_all(producer, [event_record("events", "e", b"{}"), Record("changelog", b"s", b"{}", 0)])
     await OutboxPublisher(producer, KafkaSettings(topic_prefix="p."))(
-        [PendingMessage(1, "loket.case-events.v1", "case-1", b"{}")])
+        [Outgoing("loket.case-events.v1", "case-1", b"{}", "nl.loket.case-events.case-opened")])
     assert producer.headers[("events", b"e")] == list(CLOUDEVENT_HEADERS)
     assert producer.headers[("changelog", b"s")] == []  # state, not an event
     assert producer.headers[("p.loket.case-events.v1", b"case-1")] == list(CLOUDEVENT_HEADERS)
