@@ -30,7 +30,7 @@ SERVICE = Service.ROUTER
 #: Event types of the contacts topic that are not the router's.
 OTHER_CONTACTS = frozenset(e.event_type() for e in CONTACTS.events if e is not QuestionAsked)
 #: Party states kept parsed in memory beside their stored bytes.
-PARSED_STATES = 100_000
+PARSED_STATES = 10_000
 
 
 @dataclass(frozen=True)
