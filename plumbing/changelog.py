@@ -61,6 +61,7 @@ class PartitionedState:
     def __init__(self, changelog: str) -> None:
         self.changelog = changelog
         self._partitions: dict[int, dict[bytes, bytes]] = {}
+        self._held: dict[int, dict[bytes, bytes]] = {}  # revoked, kept in case they come back unchanged
         self._sweeping: tuple[int, list[bytes]] | None = None  # the partition being swept, its keys to go
 
     def owns(self, partition: int) -> bool:
@@ -112,11 +113,28 @@ class PartitionedState:
         return keys
 
     def drop(self, partitions: Iterable[int]) -> None:
-        """Forget partitions this consumer no longer owns: their new owner reads them back."""
+        """Forget partitions this consumer no longer owns (or holds): their new owner reads them back."""
         for partition in partitions:
             self._partitions.pop(partition, None)
+            self._held.pop(partition, None)
             if self._sweeping is not None and self._sweeping[0] == partition:
                 self._sweeping = None
+
+    def hold(self, partitions: Iterable[int]) -> None:
+        """Stop owning partitions but keep their keys aside: if the next assignment gives them back and nobody
+        changed them meanwhile, ``install`` takes them in again instead of reading them back."""
+        for partition in partitions:
+            if partition in self._partitions:
+                self._held[partition] = self._partitions.pop(partition)
+                if self._sweeping is not None and self._sweeping[0] == partition:
+                    self._sweeping = None
+
+    def held(self) -> set[int]:
+        return set(self._held)
+
+    def take_held(self, partitions: Iterable[int]) -> dict[int, dict[bytes, bytes]]:
+        """The held keys of these partitions, no longer held (to ``install``)."""
+        return {p: self._held.pop(p) for p in partitions if p in self._held}
 
     def install(self, data: dict[int, dict[bytes, bytes]]) -> None:
         """Own these partitions, with their keys as read back from the changelog."""

@@ -12,7 +12,12 @@ each time), and records are never handled against state the process does not own
 back yet:
 - aiokafka returns no records while a rebalance is under way, and only records of the current
   assignment; the revocation callback waits for the batch in hand to be sent and committed;
-- assigned partitions are paused and their state is read back in a background task: aiokafka sends
+- a partition revoked in a rebalance keeps its state aside, with the offsets committed for it; if the
+  assignment that ends the rebalance gives it back and the group's committed offsets of its inputs are
+  still those, nobody handled its records meanwhile, and the state is taken in again without reading it
+  back (aiokafka's rebalances are eager: every one revokes everything, and reading back a million parties
+  takes 12-16 s, see bench/readback.py);
+- other assigned partitions are paused and their state is read back in a background task: aiokafka sends
   no heartbeats while the assignment callback runs, and a processing loop that stopped polling
   for five minutes would be thrown out of the group. Once read, the state is taken in and the
   partitions resumed, unless a rebalance came meanwhile (then it is read again). Records of such a
@@ -159,6 +164,7 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._restoring: asyncio.Task[None] | None = None
         self._generation = 0  # counts rebalance steps: state read before one is not taken in after it
         self._committed: dict[TopicPartition, int] = {}  # stateful partitions' offsets committed since assigned
+        self._held_at: dict[TopicPartition, int] = {}  # committed offsets of the inputs whose state is held
         self._expire = expire
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         self._stopping = asyncio.Event()
@@ -232,19 +238,30 @@ class BatchProcessor(ConsumerRebalanceListener):
         started = time.monotonic()
         try:
             committed = {(tp.topic, tp.partition): await self._consumer.committed(tp) or 0 for tp in pending}
-            data = await read_changelog(self._reader, [TopicPartition(self._state.changelog, p) for p in partitions],
-                                        committed)
+            unchanged = {p for p in partitions if self._unchanged(p, pending, committed)}
+            to_read = [TopicPartition(self._state.changelog, p) for p in partitions if p not in unchanged]
+            data = await read_changelog(self._reader, to_read, committed) if to_read else {}
         except Exception as exc:
             log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
             raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
         async with self._lock:
             if generation != self._generation:
                 return  # a rebalance came while reading: what was read may be stale, read again
-            self._state.install(data)
+            held = self._state.take_held(partitions)
+            self._state.install({**data, **{p: held[p] for p in unchanged}})
+            for tp in pending:
+                self._held_at.pop(tp, None)
             self._unrestored -= pending
             self._consumer.resume(*pending)
-        log.info("state_restored", changelog=self._state.changelog, partitions=partitions,
+        log.info("state_restored", changelog=self._state.changelog, partitions=partitions, kept=sorted(unchanged),
                  keys=sum(len(keys) for keys in data.values()), seconds=round(time.monotonic() - started, 3))
+
+    def _unchanged(self, partition: int, pending: set[TopicPartition], committed: dict[tuple[str, int], int]) -> bool:
+        """Whether the held state of a partition is still its state: the same inputs came back, and the group's
+        committed offset of each is the one this process held it at (no other process handled any of them)."""
+        inputs = {tp for tp in pending if tp.partition == partition}
+        return (partition in self._state.held() and inputs == {tp for tp in self._held_at if tp.partition == partition}
+                and all(committed[(tp.topic, tp.partition)] == self._held_at[tp] for tp in inputs))
 
     async def _probe(self) -> None:
         """Ask the broker whether it is there; an outage found so is told as one found by a failed send."""
@@ -333,7 +350,13 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand is sent and committed first
             self._generation += 1
-            self._state.drop({tp.partition for tp in revoked if self._routes[tp.topic].stateful})
+            stateful = {tp for tp in revoked if self._routes[tp.topic].stateful}
+            owned = {tp.partition for tp in stateful} & self._state.owned()
+            # Held only where the offset of every input is known: the assignment compares the group's with it.
+            holdable = {p for p in owned if all(tp in self.done for tp in stateful if tp.partition == p)}
+            self._state.hold(holdable)
+            self._state.drop(owned - holdable)  # (held earlier and not taken in yet: kept, with their offsets)
+            self._held_at.update((tp, self.done[tp]) for tp in stateful if tp.partition in holdable)
             self._unrestored -= revoked  # not read back, nor resumed, for the process that owned them
             for tp in revoked:
                 self._committed.pop(tp, None)
@@ -343,7 +366,8 @@ class BatchProcessor(ConsumerRebalanceListener):
         async with self._lock:
             self._generation += 1
             stateful = {tp for tp in assigned if self._routes[tp.topic].stateful}
-            self._state.drop(self._state.owned() - {tp.partition for tp in stateful})
+            self._state.drop((self._state.owned() | self._state.held()) - {tp.partition for tp in stateful})
+            self._held_at = {tp: o for tp, o in self._held_at.items() if tp.partition in self._state.held()}
             self._unrestored = {tp for tp in stateful if not self._state.owns(tp.partition)}
             self._consumer.pause(*self._unrestored)
 

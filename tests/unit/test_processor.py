@@ -240,6 +240,50 @@ async def test_state_read_while_a_rebalance_came_is_read_again():
     assert ("send", "out", b"k", b"2", 0) in r.journal
 
 
+async def rebalanced_after_a_batch(meanwhile=None) -> tuple[Rig, FakeReader]:
+    """P0 routed a record, was revoked and given back (``meanwhile`` in between), and routed one more."""
+    reader = FakeReader([(0, b"k", b"1")])
+    r = await rig(reader=reader)
+
+    async def rebalance():
+        await r.proc.on_partitions_revoked({P0})
+        if meanwhile:
+            meanwhile(r)
+        await r.proc.on_partitions_assigned({P0})
+
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    r.consumer.batches.append(({}, {"during": rebalance}))  # once the first batch is committed
+    r.consumer.batches.append(({P0: [record(0, 7)]}, {}))
+    await r.run_until_drained()
+    return r, reader
+
+
+async def test_a_partition_given_back_unchanged_in_a_rebalance_keeps_its_state_without_reading_it_back():
+    r, reader = await rebalanced_after_a_batch()
+    assert reader.reads == 1
+    assert [e[3] for e in r.journal if e[:2] == ("send", "out")] == [b"2", b"3"]  # counted on from what it kept
+
+
+async def test_a_partition_given_back_after_another_process_committed_in_it_is_read_back_again():
+    def another_process_handled_some(r: Rig) -> None:
+        r.consumer.committed_offsets[P0] = 7
+
+    r, reader = await rebalanced_after_a_batch(another_process_handled_some)
+    assert reader.reads == 2
+    assert [e[3] for e in r.journal if e[:2] == ("send", "out")] == [b"2", b"2"]  # from the changelog's state
+
+
+async def test_a_revoked_partition_that_goes_elsewhere_is_not_kept():
+    r = await rig(assigned=(P0, P1))
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    await r.run_until_drained()
+    await r.proc.on_partitions_revoked({P0})
+    assert r.state.held() == {0} and not r.state.owned()
+    r.consumer.assigned = {P1}
+    await r.proc.on_partitions_assigned({P1})
+    assert r.state.held() == set()
+
+
 def made_by(offset: int, topic: str = IN, partition: int = 0) -> tuple[tuple[str, bytes], ...]:
     return ((INPUT_HEADER, f"{topic}:{partition}:{offset}".encode()),)
 
