@@ -29,6 +29,9 @@ log = structlog.get_logger(__name__)
 SERVICE = Service.ROUTER
 #: Event types of the contacts topic that are not the router's.
 OTHER_CONTACTS = frozenset(e.event_type() for e in CONTACTS.events if e is not QuestionAsked)
+#: A question's type as Loket's intake writes it (compact JSON): a record that has it goes straight to full
+#: validation, without reading its type first; whatever it turns out to be is validated in full.
+QUESTION_TYPE = f'"type":"{QuestionAsked.event_type()}"'.encode()
 #: Party states kept parsed in memory beside their stored bytes.
 PARSED_STATES = 10_000
 
@@ -65,7 +68,7 @@ class RouterRecords:
         """A question routed; what else a channel system reports of a contact (a call's course) is the norms',
         and so is refusing it when it is invalid: here its type is read, and nothing more (there are some
         seven such events for every question)."""
-        if event_type(record) in OTHER_CONTACTS:
+        if QUESTION_TYPE not in (record.value or b"") and event_type(record) in OTHER_CONTACTS:
             return []
         question = decode_one_of(CONTACTS.events, record)
         if not isinstance(question, QuestionAsked):  # a type the contacts topic gained since OTHER_CONTACTS
