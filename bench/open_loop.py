@@ -1,6 +1,6 @@
 """An open-loop HTTP/1.1 load client: POSTs sent on a fixed schedule, each timed from when it was due.
 
-    python bench/open_loop.py URL --rate 1000 --seconds 10 --warmup 2 [--token T]
+    python bench/open_loop.py URL --rate 1000 --seconds 10 --warmup 2 [--token T] [--trace]
 
 Run by bench/intake.py as a process of its own, so its event loop shares nothing with the server's or the
 bench's. Request n is due at start + n/rate whatever became of the ones before it (no coordinated omission:
@@ -13,6 +13,11 @@ reports it): one request in flight per connection (no pipelining), a new connect
 to a pool limit beyond which requests wait for one, their clock running. Every request is built before the clock
 starts, each with its own Idempotency-Key, as a channel system sends them. Answers other than 202 are counted
 by status (0: the connection broke) and left out of the latencies.
+
+With ``--trace`` (bench/latency.py) the object also lists every measured request: when it was due, when its answer
+was complete (both on ``time.perf_counter``, which on Linux is CLOCK_MONOTONIC, the same in every process of the
+machine), its status and the event id of its 202 answer; and the offset that turns those times into wall-clock
+time. The answers' bodies are kept only then, and read only after the last answer.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ MAX_CONNECTIONS = 256
 IDLE_SECONDS = 4.0
 #: Requests still unanswered this long after the last was due are counted as lost.
 DRAIN_SECONDS = 10.0
-Done = Callable[[int, float], None]  # (status or 0 for a broken connection, time the answer was complete)
+#: (status or 0 for a broken connection, time the answer was complete, its body when the pool keeps bodies)
+Done = Callable[[int, float, bytes], None]
 
 
 class Connection(asyncio.Protocol):
@@ -75,6 +81,7 @@ class Connection(asyncio.Protocol):
         if len(self.buffer) < end + 4 + length:
             return
         status, done, self.done = int(self.buffer[9:12]), self.done, None
+        body = bytes(self.buffer[end + 4:end + 4 + length]) if self.pool.keep_bodies else b""
         self.answered += 1
         if b"\r\nconnection: close" in head:
             assert self.transport is not None
@@ -82,7 +89,7 @@ class Connection(asyncio.Protocol):
         else:
             self.pool.release(self)
         if done is not None:
-            done(status, time.perf_counter())
+            done(status, time.perf_counter(), body)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -96,7 +103,7 @@ class Connection(asyncio.Protocol):
             self.pool.retried += 1
             self.pool.send_on_new(self.request, done)
         else:
-            done(0, time.perf_counter())
+            done(0, time.perf_counter(), b"")
 
 
 class Pool:
@@ -109,6 +116,7 @@ class Pool:
         self.waiting: deque[tuple[bytes, Done]] = deque()
         self.open_or_opening = 0
         self.opened = self.retried = self.queued = 0
+        self.keep_bodies = False  # hand each answer's body to its ``Done`` (for a trace)
 
     async def open(self) -> Connection:
         self.open_or_opening += 1
@@ -136,7 +144,7 @@ class Pool:
             try:
                 connection = await self.open()
             except OSError:
-                done(0, time.perf_counter())
+                done(0, time.perf_counter(), b"")
                 return
             connection.send(request, done)
 
@@ -208,9 +216,11 @@ def summary(values: list[float]) -> dict[str, float]:
             "p999": percentile(ordered, 0.999), "max": ordered[-1] if ordered else float("nan")}
 
 
-async def run(url: str, token: str | None, rate: float, seconds: float, warmup: float) -> dict[str, object]:
+async def run(url: str, token: str | None, rate: float, seconds: float, warmup: float,
+              trace: bool = False) -> dict[str, object]:
     parts = urlsplit(url)
     pool = Pool(parts.hostname or "127.0.0.1", parts.port or 80)
+    pool.keep_bodies = trace
     warm, total = round(rate * warmup), round(rate * (warmup + seconds))
     made = requests(url, token, total)
     for connection in await asyncio.gather(*(pool.open() for _ in range(INITIAL_CONNECTIONS))):
@@ -218,17 +228,20 @@ async def run(url: str, token: str | None, rate: float, seconds: float, warmup: 
     latencies: list[float] = []
     lags: list[float] = []
     statuses: dict[int, int] = {}
+    traced: list[tuple[float, float, int, bytes]] = []  # with ``trace``: (due, answered, status, body)
     answered = asyncio.Event()  # set once all are sent and none is still waiting for its answer
     outstanding, sending = 0, True
 
     def answer(due: float, counted: bool) -> Done:
-        def done(status: int, at: float) -> None:
+        def done(status: int, at: float, body: bytes) -> None:
             nonlocal outstanding
             outstanding -= 1
             if counted:
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == 202:
                     latencies.append(at - due)
+                if trace:
+                    traced.append((due, at, status, body))
             if not outstanding and not sending:
                 answered.set()
         return done
@@ -256,12 +269,17 @@ async def run(url: str, token: str | None, rate: float, seconds: float, warmup: 
     except TimeoutError:
         pass
     counted = total - warm
+    more: dict[str, object] = {}
+    if trace:
+        more = {"clock_offset": time.time() - time.perf_counter(),
+                "trace": [[due, at, status, json.loads(body)["event_id"] if status == 202 else None]
+                          for due, at, status, body in traced]}
     return {
         "rate": rate, "seconds": seconds, "requests": counted, "sent_rate": counted / sent_for,
         "statuses": {str(k): v for k, v in sorted(statuses.items())}, "unanswered": outstanding,
         "latency": summary(latencies), "lag": summary(lags), "connections": pool.opened,
         "connections_during_run": pool.opened - opened_before, "queued_for_connection": pool.queued,
-        "retried": pool.retried,
+        "retried": pool.retried, **more,
     }
 
 
@@ -272,8 +290,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="Measured seconds.")
     parser.add_argument("--warmup", type=float, default=2.0, help="Seconds at the same rate before, not counted.")
     parser.add_argument("--token", help="Bearer token sent with every request.")
+    parser.add_argument("--trace", action="store_true",
+                        help="Also list each measured request: due, answered, status, the 202's event id.")
     args = parser.parse_args()
-    result = asyncio.run(run(args.url, args.token, args.rate, args.seconds, args.warmup))
+    result = asyncio.run(run(args.url, args.token, args.rate, args.seconds, args.warmup, args.trace))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
