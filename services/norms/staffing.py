@@ -119,6 +119,7 @@ class PhoneLoad:
     offered: list[dt.datetime] = field(default_factory=list)
     handled: list[tuple[dt.datetime, float]] = field(default_factory=list)
     watched_since: dt.datetime | None = None  # the first call ever offered: the load was watched from then
+    trim_at: int = TRIM_EVERY  # calls held when the next trim is due: TRIM_EVERY more than the last one left
 
     def call_offered(self, at: dt.datetime) -> None:
         bisect.insort(self.offered, at)
@@ -160,8 +161,10 @@ class PhoneLoad:
 
     def _trim(self) -> None:
         """Forget what no advice needs any more, a batch at a time (not at every call)."""
-        if len(self.offered) + len(self.handled) < TRIM_EVERY:
+        if len(self.offered) + len(self.handled) < self.trim_at:
             return
         latest = max(self.offered[-1] if self.offered else dt.datetime.min.replace(tzinfo=dt.timezone.utc),
                      self.handled[-1][0] if self.handled else dt.datetime.min.replace(tzinfo=dt.timezone.utc))
         self.forget_before(latest - KEPT)
+        # What a week holds stays; were the next trim due at TRIM_EVERY again, it would run at every call.
+        self.trim_at = len(self.offered) + len(self.handled) + TRIM_EVERY

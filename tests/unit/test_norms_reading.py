@@ -98,3 +98,15 @@ def test_the_phone_load_keeps_only_what_the_forecast_needs():
     # Trimmed once, when it reached TRIM_EVERY calls, to the last KEPT before the call then (10 minutes ago).
     assert load.offered[0] == latest - dt.timedelta(minutes=10) - KEPT and load.offered[-1] == latest
     assert load.watched_since == start  # the forecast still knows since when it watched
+
+
+def test_a_phone_load_that_keeps_all_it_holds_is_trimmed_again_only_after_as_many_more_calls(monkeypatch):
+    from services.norms.staffing import TRIM_EVERY, PhoneLoad
+
+    load, trims = PhoneLoad(), []
+    forget = load.forget_before
+    monkeypatch.setattr(load, "forget_before", lambda moment: (trims.append(moment), forget(moment)))
+    for n in range(TRIM_EVERY + 1_000):  # a second apart: all within the week the forecast keeps
+        load.call_offered(NOW + dt.timedelta(seconds=n))
+    assert len(trims) == 1 and len(load.offered) == TRIM_EVERY + 1_000  # once, at TRIM_EVERY calls; none forgotten
+    assert load.trim_at == 2 * TRIM_EVERY
