@@ -210,10 +210,17 @@ def http_ports() -> dict[str, str]:
     return {name: str(free_port()) for name in HTTP_PORTS}
 
 
+#: Ports ``free_port`` handed out in this test session: a server started later may not have bound its port yet.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port for a test's server, outside the ephemeral range and not handed out before. A port the kernel
+    picked (bind to 0) lies in the ephemeral range, where an outgoing connection could take it as its source port
+    before the server binds it (seen in CI: the case service's HTTP port taken, 'address already in use')."""
+    port = listening_port(avoid=tuple(_HANDED_OUT))
+    _HANDED_OUT.add(port)
+    return port
 
 
 async def eventually(check: Callable[[], object], timeout: float = 60.0, interval: float = 0.3) -> object:
