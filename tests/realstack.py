@@ -218,9 +218,7 @@ def free_port() -> int:
     """A free port for a test's server, outside the ephemeral range and not handed out before. A port the kernel
     picked (bind to 0) lies in the ephemeral range, where an outgoing connection could take it as its source port
     before the server binds it (seen in CI: the case service's HTTP port taken, 'address already in use')."""
-    port = listening_port(avoid=tuple(_HANDED_OUT))
-    _HANDED_OUT.add(port)
-    return port
+    return listening_port()
 
 
 async def eventually(check: Callable[[], object], timeout: float = 60.0, interval: float = 0.3) -> object:
@@ -342,9 +340,10 @@ def listening_port(pair: bool = False, avoid: tuple[int, ...] = ()) -> int:
     ephemeral = ephemeral_range()
     start = 20_000 + os.getpid() % 5_000 * 2
     for port in range(start, 65_000, 2):
-        if port in ephemeral or port + 1 in ephemeral or {port, port + 1} & {5432, 9092, 9093, *avoid}:
+        if port in ephemeral or port + 1 in ephemeral or {port, port + 1} & {5432, 9092, 9093, *avoid, *_HANDED_OUT}:
             continue
         if _port_free(port) and (not pair or _port_free(port + 1)):
+            _HANDED_OUT.update((port, port + 1))  # its server may not have bound it yet: never hand it out again
             return port
     raise RuntimeError("no free port outside the ephemeral range")
 
