@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import typer
@@ -28,6 +27,7 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
 from plumbing.kafka import CLOUDEVENT_HEADERS, delete_deployment_topics, ensure_topics, topic_name
+from plumbing.settings import database_on_same_server
 from schemas import OpenCase, OpenCaseData, PartyRef
 from schemas.envelope import source_urn
 from schemas.topics import CASE_REQUESTS, FIXED_TOPICS
@@ -121,8 +121,8 @@ async def bench(count: int, partitions: int) -> None:
         for name in names.values():
             await admin.execute(f'CREATE DATABASE "{name}"')
         service = CaseSettings(topic_prefix=f"bench{tag}.", topic_partitions=partitions,
-                               database_url=_with_database(admin_url, names["service"]))
-        floor_settings = CaseSettings(database_url=_with_database(admin_url, names["floor"]))
+                               database_url=database_on_same_server(admin_url, names["service"]))
+        floor_settings = CaseSettings(database_url=database_on_same_server(admin_url, names["floor"]))
         await migrate_database(floor_settings)
         source = source_urn(base.oin, "bench")
         made = requests(count, source)
@@ -150,9 +150,6 @@ async def bench(count: int, partitions: int) -> None:
                   f"batch {BATCH}, {os.cpu_count()} cores)")
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def main(requests_: int = typer.Option(50_000, "--requests", help="Case requests to push through."),

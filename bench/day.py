@@ -46,25 +46,22 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import httpx
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from intake import Server, free_port, machine_busy_seconds  # bench/ is the script's folder
-from latency import broker_pid, schedstat
+from latency import broker_pid, metric_sum, schedstat
 
 from loket import stack
 from loket.simulator.command import AMSTERDAM, Options, Run, check_window, deliver, prepare
-from plumbing.calendar import DUTCH_TIME
+from plumbing.calendar import last_weekday
 from plumbing.kafka import delete_deployment_topics, ensure_topics, group_id, reading_consumer, topic_name
-from plumbing.settings import StackSettings
+from plumbing.settings import StackSettings, database_on_same_server
 from schemas.topics import CASE_REQUESTS, CONTACTS, DEAD_LETTERS, DECISIONS, FIXED_TOPICS, TopicSpec
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
@@ -90,14 +87,6 @@ STAGES = {"decisions": "(a) every question decided", "cases": "(b) every case in
           "counted": "(c) every decision counted by the norms"}
 BESIDE = {"contacts": "(d) every contact read by the norms"}
 SERVICES_PORTS = {"router": "LOKET_ROUTER_PORT", "cases": "LOKET_CASE_PORT", "norms": "LOKET_NORMS_PORT"}
-
-
-def last_weekday() -> dt.date:
-    """The last weekday before today (Dutch time): its day lies in the norms' 7- and 30-day windows."""
-    day = dt.datetime.now(DUTCH_TIME).date() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day
 
 
 def simulated_day(contacts: int, seed: int, date: dt.date) -> Run:
@@ -193,14 +182,6 @@ def start_service(name: str, label: str, env: dict[str, str], scratch: Path) -> 
     return Server(label, process, f"http://127.0.0.1:{port}", log)
 
 
-async def decisions_counted(url: str) -> float:
-    """``loket_decisions_total`` on the norms' /metrics, over every outcome, rule and channel."""
-    async with httpx.AsyncClient(timeout=30) as client:
-        text = (await client.get(f"{url}/metrics")).text
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == "loket_decisions_total")
-
-
 async def first_created(settings: CaseSettings) -> float:
     """The earliest CreateTime on the decisions topic, in seconds since the epoch: each partition's first record."""
     reader = reading_consumer(settings, None, [DECISIONS])
@@ -290,7 +271,8 @@ async def watch(settings: CaseSettings, services: list[Server], processes: Proce
                 if "decisions" in state.finished and "counted" not in state.finished and now >= next_scrape \
                         and state.read[READER_GROUP][DECISIONS] >= state.decisions:
                     next_scrape = now + SCRAPE_INTERVAL
-                    state.counted = await decisions_counted(norms.url)  # committed is counted: confirm it
+                    # Committed is counted: confirm it.
+                    state.counted = await metric_sum(norms.url, "loket_decisions_total")
                     if state.counted >= questions:
                         state.finished["counted"] = now
                 if now >= next_database:
@@ -390,7 +372,7 @@ async def bench(contacts: int, partitions: int, seed: int, routers: int, date: d
     prefix, database = f"bench{tag}.", f"bench_{tag}_day"
     admin_url = CaseSettings().database_url.get_secret_value()
     settings = CaseSettings(topic_prefix=prefix, topic_partitions=partitions,
-                            database_url=_with_database(admin_url, database))
+                            database_url=database_on_same_server(admin_url, database))
     here = Path(__file__).resolve().parent
     scratch = Path(tempfile.mkdtemp(prefix="loket-bench-"))
     # The services run this checkout's code (the one the bench is in), whatever the virtualenv points at.
@@ -439,11 +421,6 @@ async def bench(contacts: int, partitions: int, seed: int, routers: int, date: d
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def main(contacts: int = typer.Option(300_000, help="Contacts (events on the contacts topic) of the simulated day."),

@@ -168,14 +168,19 @@ class Phase:
         return self.report["requests"] - self.report["statuses"].get("202", 0) + self.missing
 
 
+async def metric_sum(url: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples named ``name`` with these labels on a service's /metrics."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        text = (await client.get(f"{url}/metrics")).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
 async def batches(router: Server) -> tuple[float, float]:
     """The router's batches so far, and their seconds in all: ``loket_batch_duration_seconds`` (from a batch's
     records in hand to its offsets committed)."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"{router.url}/metrics")).text
-    figures = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name.startswith("loket_batch_duration_seconds_") and s.labels.get("service") == "router"}
-    return figures.get("loket_batch_duration_seconds_count", 0.0), figures.get("loket_batch_duration_seconds_sum", 0.0)
+    return (await metric_sum(router.url, "loket_batch_duration_seconds_count", service="router"),
+            await metric_sum(router.url, "loket_batch_duration_seconds_sum", service="router"))
 
 
 async def load(intake: Server, router: Server, broker: int | None, decisions: DecisionReader, rate: float,

@@ -18,12 +18,13 @@ import datetime as dt
 import gc
 import time
 import uuid
-from pathlib import Path
 
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.progress import Progress
+
+from memory import resident_bytes  # bench/ is the script's folder
 
 from plumbing.changelog import INPUT_HEADER, read_changelog
 from plumbing.ids import uuid5
@@ -105,13 +106,6 @@ async def read_back(settings: KafkaSettings, partitions: list[TopicPartition]) -
         return seconds, keys, resident_bytes() - before
     finally:
         await reader.stop()
-
-
-def resident_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status (this bench needs Linux)")
 
 
 async def bench(parties: int, partitions: int) -> None:

@@ -51,6 +51,15 @@ def dutch_day(instant: dt.datetime | None = None) -> dt.date:
     return instant.astimezone(DUTCH_TIME).date() if instant is not None else dt.datetime.now(DUTCH_TIME).date()
 
 
+def last_weekday() -> dt.date:
+    """The last weekday before today (Dutch time): a simulated day replayed there lies in the norms' 7- and 30-day
+    windows, whatever day it is replayed on."""
+    day = dt.datetime.now(DUTCH_TIME).date() - _DAY
+    while day.weekday() >= 5:
+        day -= _DAY
+    return day
+
+
 class WorkingDayCalendar:
     """The organisation's working days: Monday to Friday, not a Dutch public holiday, not a closing day."""
 

@@ -7,6 +7,7 @@ Each service composes its own frozen settings class from these parts; nothing el
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,11 @@ class DatabaseSettings(LoketSettings):
         SecretStr("postgresql://loket:loket@127.0.0.1:5432/loket"),
         description="PostgreSQL URL of the Loket database.",
     )
+
+
+def database_on_same_server(url: str, database: str) -> str:
+    """A PostgreSQL URL for another database on the same server, as the same user."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 class StackSettings(KafkaSettings, DatabaseSettings):

@@ -4,7 +4,6 @@ and per test its own topic prefix (so its own topics and consumer groups) and it
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import shutil
 import socket
@@ -15,7 +14,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -27,8 +25,8 @@ from loket import stack
 from loket.stack.ports import ephemeral_range
 from plumbing.kafka import (CLOUDEVENT_HEADERS, Headers, Record, delete_deployment_topics, ensure_topics, group_id,
                             open_reader, send_all, topic_name)
-from plumbing.calendar import DUTCH_TIME
-from plumbing.settings import StackSettings
+from plumbing import calendar
+from plumbing.settings import StackSettings, database_on_same_server
 from schemas.topics import FIXED_TOPICS, TopicSpec
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
@@ -61,7 +59,7 @@ async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
         "LOKET_KAFKA_BOOTSTRAP": real_stack.kafka_bootstrap,
         "LOKET_TOPIC_PREFIX": f"t{tag}.",
         "LOKET_TOPIC_PARTITIONS": "2",
-        "LOKET_DATABASE_URL": _with_database(admin_url, database),
+        "LOKET_DATABASE_URL": database_on_same_server(admin_url, database),
     }
     settings = CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in variables.items()})
     await migrate_database(settings)
@@ -78,11 +76,6 @@ async def env(real_stack: StackSettings) -> AsyncIterator[dict[str, str]]:
 @pytest.fixture
 def case_settings(env: dict[str, str]) -> CaseSettings:
     return CaseSettings(**{k.removeprefix("LOKET_").lower(): v for k, v in env.items()})
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 class Topics:
@@ -236,12 +229,8 @@ async def eventually(check: Callable[[], object], timeout: float = 60.0, interva
 
 
 def last_weekday() -> str:
-    """The last weekday before today (Dutch time), ISO: a simulated day there falls in the norms' 7- and 30-day
-    windows, whatever day the suite runs."""
-    day = dt.datetime.now(DUTCH_TIME).date() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day.isoformat()
+    """``plumbing.calendar.last_weekday``, ISO, as ``loket simulate --date`` takes it."""
+    return calendar.last_weekday().isoformat()
 
 
 async def health(url: str, which: str = "ready") -> httpx.Response:
