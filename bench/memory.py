@@ -68,7 +68,7 @@ def measure(parties: int, seed: int) -> dict[str, float]:
     seconds = time.perf_counter() - started
     gc.collect()
     after = resident_bytes()
-    stored = sum(len(v) for p in range(PARTITIONS) for v in state._partitions[p].values())  # noqa: SLF001
+    stored = state.size()[1]
     return {"parties": parties, "before_mb": before / 2**20, "after_mb": after / 2**20,
             "bytes_per_party": (after - before) / parties, "stored_bytes_per_party": stored / parties,
             "seconds": seconds}

@@ -5,7 +5,7 @@
 Needs the local stack (``loket stack up``). Writes one stored state per party (one handled question, as after a
 first contact, in the router's own encoding and with the header naming its input, as the router writes them) to
 a compacted changelog of a throwaway deployment, then reads it back as a router does on assignment
-(``plumbing.changelog.read_changelog``): all partitions, as a single router after a restart or after any
+(``plumbing.changelog.read_changelog_into`` a ``PartitionedState``'s loading, whose keys live in SQLite): all partitions, as a single router after a restart or after any
 rebalance that revokes everything; and one partition of them, as a process that is given one partition more.
 The baseline in the same run is a plain aiokafka read of the same records that keeps nothing. Prints seconds,
 records/s and the ratio, and the resident size the read-back added.
@@ -26,7 +26,7 @@ from rich.progress import Progress
 
 from memory import resident_bytes  # bench/ is the script's folder
 
-from plumbing.changelog import INPUT_HEADER, read_changelog
+from plumbing.changelog import INPUT_HEADER, PartitionedState, read_changelog_into
 from plumbing.ids import uuid5
 from plumbing.kafka import InternalTopic, Record, delete_deployment_topics, ensure_topics, send_all
 from plumbing.settings import KafkaSettings
@@ -99,11 +99,13 @@ async def read_back(settings: KafkaSettings, partitions: list[TopicPartition]) -
         before = resident_bytes()
         committed = {("contacts", tp.partition): 2**62 for tp in partitions}  # every input committed
         started = time.perf_counter()
-        data = await read_changelog(reader, partitions, committed)
+        state = PartitionedState(partitions[0].topic)
+        loading = state.loading(tp.partition for tp in partitions)
+        await read_changelog_into(reader, partitions, committed, loading.apply)
+        state.install(loading)
         seconds = time.perf_counter() - started
         gc.collect()
-        keys = sum(len(keys) for keys in data.values())
-        return seconds, keys, resident_bytes() - before
+        return seconds, state.size()[0], resident_bytes() - before
     finally:
         await reader.stop()
 

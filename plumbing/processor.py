@@ -48,7 +48,7 @@ from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from plumbing.changelog import PartitionedState, from_input, read_changelog
+from plumbing.changelog import PartitionedState, from_input, read_changelog_into
 from plumbing.deadletters import guarded
 from plumbing.exceptions import ConsumerFenced, StateUnavailable, Stopped
 from plumbing.health import broker_unreachable
@@ -236,25 +236,34 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def _restore(self, generation: int, pending: set[TopicPartition]) -> None:
         partitions = sorted({tp.partition for tp in pending})
         started = time.monotonic()
+        loading = None
         try:
             committed = {(tp.topic, tp.partition): await self._consumer.committed(tp) or 0 for tp in pending}
             unchanged = {p for p in partitions if self._unchanged(p, pending, committed)}
-            to_read = [TopicPartition(self._state.changelog, p) for p in partitions if p not in unchanged]
-            data = await read_changelog(self._reader, to_read, committed) if to_read else {}
-        except Exception as exc:
+            loading = self._state.loading(p for p in partitions if p not in unchanged)
+            to_read = [TopicPartition(self._state.changelog, p) for p in loading.slots]
+            if to_read:
+                await read_changelog_into(self._reader, to_read, committed, loading.apply)
+        except BaseException as exc:
+            if loading is not None:
+                loading.discard()
+            if not isinstance(exc, Exception):
+                raise
             log.error("state_restore_failed", changelog=self._state.changelog, error=type(exc).__name__)
             raise StateUnavailable(f"reading back {self._state.changelog} failed: {type(exc).__name__}") from exc
         async with self._lock:
             if generation != self._generation:
+                loading.discard()
                 return  # a rebalance came while reading: what was read may be stale, read again
-            held = self._state.take_held(partitions)
-            self._state.install({**data, **{p: held[p] for p in unchanged}})
+            keys = loading.keys()
+            self._state.take_back(unchanged)
+            self._state.install(loading)
             for tp in pending:
                 self._held_at.pop(tp, None)
             self._unrestored -= pending
             self._consumer.resume(*pending)
         log.info("state_restored", changelog=self._state.changelog, partitions=partitions, kept=sorted(unchanged),
-                 keys=sum(len(keys) for keys in data.values()), seconds=round(time.monotonic() - started, 3))
+                 keys=keys, seconds=round(time.monotonic() - started, 3))
 
     def _unchanged(self, partition: int, pending: set[TopicPartition], committed: dict[tuple[str, int], int]) -> bool:
         """Whether the held state of a partition is still its state: the same inputs came back, and the group's

@@ -122,7 +122,7 @@ class RouterRecords:
         if not raw:
             return None
         known = self._parsed.get(record.key)
-        if known is not None and known[0] is raw:
+        if known is not None and known[0] == raw:
             return known[1]
         return PartyState.from_bytes(raw)
 

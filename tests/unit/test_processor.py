@@ -178,7 +178,7 @@ async def test_a_read_back_that_gets_nowhere_gives_up_instead_of_waiting_forever
 
 def test_a_sweep_goes_round_every_owned_partition_a_chunk_at_a_time():
     state = PartitionedState(CHANGELOG)
-    state._partitions.update({0: {b"a": b"old", b"b": b"new"}, 1: {b"c": b"old"}, 2: {}})
+    state.install({0: {b"a": b"old", b"b": b"new"}, 1: {b"c": b"old"}, 2: {}})
     seen = []
 
     def expire(partition: int, value: bytes) -> bytes | None:
@@ -453,3 +453,53 @@ async def test_after_the_broker_left_no_records_go_to_the_producer_before_the_br
     producer.client.away = False
     await running
     assert tries[0] is True and True not in tries[1:]  # one try found the broker gone; none before it was back
+
+
+def test_keys_read_back_stay_apart_until_installed_and_a_discarded_read_back_leaves_nothing():
+    state = PartitionedState(CHANGELOG)
+    state.install({0: {b"k": b"old", b"gone": b"x"}})
+    loading = state.loading([0, 1])
+    loading.apply({(0, b"k"): b"new", (1, b"j"): b"1"})
+    loading.apply({(0, b"k"): b"newer", (0, b"gone"): None})
+    assert state.get(0, b"k") == b"old" and not state.owns(1)  # still the state in use
+    assert loading.keys() == 2
+
+    state.install(loading)
+    assert state.get(0, b"k") == b"newer" and state.get(0, b"gone") is None and state.get(1, b"j") == b"1"
+    assert state.size() == (2, len(b"newer") + 1)
+
+    stale = state.loading([0])
+    stale.apply({(0, b"k"): b"stale"})
+    stale.discard()
+    assert state.get(0, b"k") == b"newer" and stale.keys() == 0
+
+
+def test_a_held_partition_comes_back_with_its_keys_and_a_dropped_one_is_gone():
+    state = PartitionedState(CHANGELOG)
+    state.install({0: {b"a": b"1"}, 1: {b"b": b"2"}})
+    state.hold([0, 1])
+    assert state.held() == {0, 1} and not state.owned()
+    state.take_back([0])
+    state.drop([1])
+    assert state.owned() == {0} and state.held() == set()
+    assert state.get(0, b"a") == b"1" and state.size() == (1, 1)
+    with pytest.raises(KeyError):
+        state.get(1, b"b")  # not owned: its keys are its new owner's
+
+
+def test_the_state_lives_off_the_python_heap_and_survives_its_periodic_commits(monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr("plumbing.changelog.COMMIT_EVERY", 1_000)
+    state = PartitionedState(CHANGELOG, cache_mib=1)
+    state.install({0: {}})
+    value = bytes(200)
+    tracemalloc.start()
+    try:
+        for n in range(20_000):
+            state.put(0, b"%08d" % n, value)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 1_000_000  # four megabytes of state, next to nothing of it Python objects
+    assert state.size() == (20_000, 20_000 * 200) and state.get(0, b"%08d" % 12_345) == value

@@ -44,7 +44,7 @@ def test_a_state_with_nothing_to_forget_is_returned_as_it_is():
 
 def test_the_router_forgets_by_the_latest_question_it_routed_not_by_the_wall_clock():
     state = PartitionedState("changelog")
-    state._partitions[0] = {}
+    state.install({0: {}})
     records = RouterRecords(KafkaSettings(), state, "closures", classifier=Classifier(TEST_ORGANISATION),
                             calendar=TermCalendar(), source=SOURCE)
     latest = NOW - dt.timedelta(days=30)  # replaying last month's questions
