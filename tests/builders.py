@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import httpx
 
-from schemas import DecisionData, OpenCase, OpenCaseData, RoutingDecided
+from schemas import (DecisionData, OpenCase, OpenCaseData, PartyRef, QuestionAsked, QuestionData,
+                     RoutingDecided)
 from schemas.contacts import Channel
 from schemas.envelope import CloudEvent, source_urn
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
 SOURCE = source_urn("00000001999999999000", "loket-tests")
+#: The party of the router's tests' questions, unless a test names another.
+PARTY = PartyRef(pseudonym="b" * 64, identified_by="bsn")
+#: Fifty parties, and subjects of each kind the rules tell apart (an ordinary question, a complaint, a front-office
+#: answer, a callback request), for streams of questions.
+PARTIES = [PartyRef(pseudonym=f"{n:064x}", identified_by="bsn") for n in range(50)]
+SUBJECTS = ["container-kapot", "klacht", "paspoort-id", "terugbelverzoek"]
 
 
 def open_case(case_id: str = "case-1", request_id: str | None = None, **data: object) -> OpenCase:
@@ -63,3 +70,17 @@ class ChannelSystemAuth(httpx.Auth):
                 system = "website"  # a body that is no question: any system's token, for the 4xx under test
         request.headers.setdefault("Authorization", f"Bearer {development_token(ChannelSystem(system))}")
         yield request
+
+
+def question(contact_id: str, text: str | None = None, *, party: PartyRef | None = PARTY, channel: str = "web",
+             subject_code: str | None = None, received_at: dt.datetime = NOW, **data: object) -> QuestionAsked:
+    """A question as the intake publishes it, keyed (``data.partition_key()``) by its party's pseudonym."""
+    body = QuestionData(contact_id=contact_id, channel=channel, text=text, subject_code=subject_code, party=party,
+                        received_at=received_at, **data)
+    return QuestionAsked.create(source=SOURCE, data=body, subject=body.partition_key(), time=NOW)
+
+
+def by_contact(records: Iterable) -> dict[str, DecisionData]:
+    """The decisions among consumed records, by contact id (the last one of a contact, if it has more)."""
+    decided = (RoutingDecided.model_validate_json(r.value).data for r in records)
+    return {d.contact_id: d for d in decided}

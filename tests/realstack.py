@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -27,7 +27,8 @@ from plumbing.kafka import (CLOUDEVENT_HEADERS, Headers, Record, delete_deployme
                             open_reader, send_all, topic_name)
 from plumbing import calendar
 from plumbing.settings import StackSettings, database_on_same_server
-from schemas.topics import FIXED_TOPICS, TopicSpec
+from schemas import QuestionAsked
+from schemas.topics import CONTACTS, FIXED_TOPICS, TopicSpec
 from services.case.app import migrate_database
 from services.case.settings import CaseSettings
 from tests.builders import ChannelSystemAuth
@@ -90,6 +91,10 @@ class Topics:
     async def produce(self, spec: TopicSpec, value: bytes, key: bytes | None = None,
                       headers: Headers = CLOUDEVENT_HEADERS) -> None:
         await self.produce_many(spec, [(key, value)], headers=headers)
+
+    async def ask(self, questions: Iterable[QuestionAsked]) -> None:
+        """Questions onto the contacts topic as the intake puts them there: keyed by their party's pseudonym."""
+        await self.produce_many(CONTACTS, [(q.data.partition_key().encode(), q.to_bytes()) for q in questions])
 
     async def produce_many(self, spec: TopicSpec, records: list[tuple[bytes | None, bytes]],
                            headers: Headers = CLOUDEVENT_HEADERS) -> None:

@@ -12,18 +12,15 @@ from collections import defaultdict
 import pytest
 
 from plumbing.kafka import ensure_topics
-from schemas import OpenCase, PartyRef, RoutingDecided
-from schemas.topics import CASE_REQUESTS, CONTACTS, DECISIONS, FIXED_TOPICS, TopicSpec
+from schemas import OpenCase, RoutingDecided
+from schemas.topics import CASE_REQUESTS, DECISIONS, FIXED_TOPICS, TopicSpec
 from services.router.domain.state import HANDLED_LIMIT
-from tests.builders import NOW
-from tests.integration.test_router_rules import by_contact, question
+from tests.builders import NOW, PARTIES, SUBJECTS, by_contact, question
 from tests.realstack import Topics, eventually
 
 pytestmark = pytest.mark.integration
 #: Small batches keep the router busy with sends and commits, where a crash hurts most.
 BATCH = {"LOKET_ROUTER_BATCH_SIZE": "20"}
-PARTIES = [PartyRef(pseudonym=f"{n:064x}", identified_by="bsn") for n in range(50)]
-SUBJECTS = ["container-kapot", "klacht", "paspoort-id", "terugbelverzoek"]
 QUESTIONS = [question(f"k-{n}", party=PARTIES[n % 50], subject_code=SUBJECTS[n % 4]) for n in range(4000)]
 #: Long histories: every party asks far more often than the router remembers questions per party, over
 #: two weeks of receipt times, and more often within one batch too, so that what the router forgets is
@@ -38,7 +35,7 @@ async def test_killed_router_publishes_every_record_as_a_run_without_crashes_doe
     assert len(LONG) // 10 > 10 * HANDLED_LIMIT
     reference = await reference_run(service, topics, LONG)
 
-    await ask(topics, LONG)
+    await topics.ask(LONG)
     decided_at_kill = [await kill_when_decided(topics, service("router", **LONG_BATCH), count) for count in KILLS]
     service("router", **LONG_BATCH)
     assert all(decided < len(LONG) for decided in decided_at_kill), decided_at_kill  # every crash mid-stream
@@ -55,7 +52,7 @@ async def reference_run(service, topics, questions) -> dict[TopicSpec, dict[str,
     """Every decision and case request of a router that routes ``questions`` without a crash, by event id."""
     reference = Topics(topics.settings.model_copy(update={"topic_prefix": f"{topics.settings.topic_prefix}ref."}))
     await ensure_topics(reference.settings, FIXED_TOPICS)  # removed with the test's own: they share its prefix
-    await ask(reference, questions)
+    await reference.ask(questions)
     router = service("router", LOKET_TOPIC_PREFIX=reference.settings.topic_prefix, **LONG_BATCH)
     decisions = await reference.read(DECISIONS, until=lambda rs: len(rs) >= len(questions), timeout=240)
     escalated = sum(RoutingDecided.model_validate_json(r.value).data.outcome == "escalated" for r in decisions)
@@ -85,7 +82,7 @@ def difference(value: bytes, expected: bytes) -> dict:
 async def test_routers_hand_parties_over_when_one_joins_and_one_dies(service, topics):
     async def trickle() -> None:  # questions keep coming while routers join and die
         for start in range(0, len(QUESTIONS), 50):
-            await ask(topics, QUESTIONS[start:start + 50])
+            await topics.ask(QUESTIONS[start:start + 50])
             await asyncio.sleep(0.2)
 
     asking = asyncio.create_task(trickle())
@@ -103,10 +100,6 @@ async def test_routers_hand_parties_over_when_one_joins_and_one_dies(service, to
     await asking
 
     await assert_every_question_decided_once_and_asked_once(topics)
-
-
-async def ask(topics, questions):
-    await topics.produce_many(CONTACTS, [(q.data.partition_key().encode(), q.to_bytes()) for q in questions])
 
 
 async def kill_when_decided(topics, router, count):

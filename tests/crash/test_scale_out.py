@@ -38,8 +38,7 @@ from schemas import OpenCase, PartyRef, QuestionAsked, RoutingDecided
 from schemas.topics import CASE_REQUESTS, DEAD_LETTERS, DECISIONS, FIXED_TOPICS, Service
 from services.case.settings import CaseSettings
 from services.router.domain.rules import case_id_for
-from tests.crash.test_router_crash import SUBJECTS, ask
-from tests.integration.test_router_rules import by_contact, question
+from tests.builders import SUBJECTS, by_contact, question
 from tests.realstack import Topics, deployment_env, eventually, free_port, metrics_sum
 
 pytestmark = pytest.mark.integration
@@ -128,7 +127,7 @@ async def trickle(scaling: Scaling, questions: list[QuestionAsked]) -> None:
     begin = loop.time()
     for n, first in enumerate(range(0, len(questions), CHUNK)):
         await asyncio.sleep(max(0.0, begin + n * PACE - loop.time()))  # pacing only, not waiting for a state
-        await ask(scaling.topics, questions[first:first + CHUNK])
+        await scaling.topics.ask(questions[first:first + CHUNK])
         scaling.latest = questions[first:first + CHUNK]
 
 
@@ -146,7 +145,7 @@ async def take_step(scaling: Scaling, name: Service, how: signal.Signals | None)
     await eventually(lambda: settled(scaling, name, len(members)), timeout=90)
     stable = time.monotonic() - began
     if earlier:  # routed before the hand-over, and now again, as a redelivery brings them
-        await ask(scaling.topics, earlier)
+        await scaling.topics.ask(earlier)
     base = await progress(scaling, name)
 
     async def working() -> bool:

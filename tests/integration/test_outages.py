@@ -18,10 +18,8 @@ from schemas.topics import DECISIONS
 from services.case.settings import CaseSettings
 from services.intake.http import API_VERSION, create_app
 from services.intake.settings import IntakeSettings
-from tests.crash.test_router_crash import PARTIES, ask
 from tests.integration.test_intake_mail import deliver, mail
-from tests.integration.test_router_rules import by_contact, question
-from tests.builders import ChannelSystemAuth
+from tests.builders import PARTIES, ChannelSystemAuth, by_contact, question
 from tests.realstack import (Topics, decisions_counted, deployment_env, deployment_on, eventually, health,
                              http_ports, listening_port, readiness)
 
@@ -147,7 +145,7 @@ async def test_every_service_rides_out_a_broker_outage_of_a_minute_and_nothing_i
         await eventually(lambda: ready(urls[name]), timeout=120, interval=0.5)
 
     streamed = [question(f"stream-{n}", party=PARTIES[n % 5], subject_code="container-kapot") for n in range(3000)]
-    await ask(topics, streamed)
+    await topics.ask(streamed)
     await topics.read(DECISIONS, until=lambda rs: len(rs) >= 300, timeout=90)
     answers: list[Answer] = []
     stop_asking = asyncio.Event()

@@ -7,29 +7,16 @@ import os
 import pytest
 from aiokafka.partitioner import murmur2
 
-from schemas import (CaseResolved, CaseResolvedData, OpenCase, PartyRef, QuestionAsked, QuestionData,
-                     RoutingDecided)
-from schemas.topics import CASE_EVENTS, CASE_REQUESTS, CONTACTS, DECISIONS
-from tests.builders import NOW, SOURCE
+from schemas import CaseResolved, CaseResolvedData, OpenCase, PartyRef
+from schemas.topics import CASE_EVENTS, CASE_REQUESTS, DECISIONS
+from tests.builders import NOW, PARTY, SOURCE, by_contact, question
 
 pytestmark = pytest.mark.integration
-PARTY = PartyRef(pseudonym="b" * 64, identified_by="bsn")
-
-
-def question(contact_id, text=None, *, party=PARTY, channel="web", subject_code=None, received_at=NOW, **data):
-    body = QuestionData(contact_id=contact_id, channel=channel, text=text, subject_code=subject_code, party=party,
-                        received_at=received_at, **data)
-    return QuestionAsked.create(source=SOURCE, data=body, subject=body.partition_key(), time=NOW)
 
 
 async def ask(topics, *questions):
-    for q in questions:
-        await topics.produce(CONTACTS, q.to_bytes(), key=q.data.partition_key().encode())
-
-
-def by_contact(records):
-    decided = (RoutingDecided.model_validate_json(r.value).data for r in records)
-    return {d.contact_id: d for d in decided}
+    for q in questions:  # one at a time, each produced before the next
+        await topics.ask([q])
 
 
 async def decisions(topics, count, timeout=90):

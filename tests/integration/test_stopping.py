@@ -16,9 +16,7 @@ import pytest
 from loket import stack
 from plumbing.settings import KafkaSettings
 from schemas.topics import DECISIONS
-from tests.crash.test_router_crash import PARTIES, ask
-from tests.integration.test_router_rules import question
-from tests.builders import ChannelSystemAuth
+from tests.builders import PARTIES, ChannelSystemAuth, question
 from tests.realstack import Topics, eventually, free_port, readiness, wait_healthy
 
 pytestmark = pytest.mark.integration
@@ -32,7 +30,7 @@ BROKER_AWAY = "not ready: broker unreachable"
 
 async def route_questions(topics: Topics, url: str) -> None:
     """Questions in flight: the router has batches in hand (sent but not committed) when the broker goes."""
-    await ask(topics, [question(f"q-{n}", party=PARTIES[n % 5], subject_code="paspoort-id") for n in range(3000)])
+    await topics.ask([question(f"q-{n}", party=PARTIES[n % 5], subject_code="paspoort-id") for n in range(3000)])
     await topics.read(DECISIONS, until=lambda rs: len(rs) >= 300, timeout=90)
 
 
