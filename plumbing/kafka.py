@@ -249,6 +249,12 @@ def partition_of(key: bytes | None, all_partitions: list[int], available: list[i
     return all_partitions[(murmurhash2(key, MURMUR2_SEED) & 0x7FFFFFFF) % len(all_partitions)]
 
 
+#: Milliseconds a record sent on its own (the intake's, one per request) waits for others to share its request.
+#: Producers that hand over whole batches (``send_all``: the batch processors) pass 0: their batches are built
+#: before the producer sees them, and a linger would only delay each (by 5 ms a cycle, in the router's latency).
+LINGER_MS = 5
+
+
 def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas: an accepted event is not lost."""
     config: dict[str, object] = {
@@ -256,7 +262,7 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProdu
         "partitioner": partition_of,
         "enable_idempotence": True,
         "acks": "all",
-        "linger_ms": 5,
+        "linger_ms": LINGER_MS,
         "max_batch_size": MAX_BATCH_BYTES,
         "request_timeout_ms": REQUEST_TIMEOUT_MS,
     }
@@ -265,7 +271,8 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> AIOKafkaProdu
 
 
 async def start_producer(settings: KafkaSettings, attempts: int = BOUNDED_ATTEMPTS, *,
-                         stopping: asyncio.Event | None = None, outage: Outage | None = None) -> AIOKafkaProducer:
+                         stopping: asyncio.Event | None = None, outage: Outage | None = None,
+                         linger_ms: int = LINGER_MS) -> AIOKafkaProducer:
     """A started producer, tried again (a new one each time) while the broker cannot be reached.
 
     With ``stopping`` (a service) it is tried until it works, however long the broker is away, and
@@ -275,7 +282,7 @@ async def start_producer(settings: KafkaSettings, attempts: int = BOUNDED_ATTEMP
     """
 
     async def attempt() -> AIOKafkaProducer:
-        producer = make_producer(settings)
+        producer = make_producer(settings, linger_ms=linger_ms)
         try:
             await producer.start()
         except BaseException:  # failed, or cancelled by a stop: its connections and tasks go with it

@@ -2,7 +2,10 @@
 
 It reads a batch, hands each record to its topic's handler, sends every resulting record (output,
 dead letters and changelog records) and waits until Kafka has them all, and only then commits the
-batch's offsets: at-least-once, with one await per batch rather than per record. A crash between
+batch's offsets: at-least-once, with one await per batch rather than per record. The commit goes on in
+the background while the next batch is fetched and handled (one commit under way at a time; the offsets
+of batches done meanwhile go together in the next), so a cycle is not held up by the group's coordinator;
+a revocation, a sweep and a stop wait for it. A crash between
 the send and the commit redelivers the batch; the state read back from the changelog leaves out what
 that batch did (each changelog record names its input, see ``plumbing.changelog``), so the batch is
 handled again against the very state it met the first time and yields the very same records.
@@ -80,8 +83,9 @@ SWEEP_CHUNK = 1000
 #: Seconds the committed offset of a partition may take to arrive, for the lag: a stop is not held up longer.
 LEARN_PATIENCE = 2.0
 
-BATCH_DURATION = Histogram("loket_batch_duration_seconds", "Seconds from a batch's records in hand to its "
-                           "offsets committed (handling, sending and waiting for the broker), per service.",
+BATCH_DURATION = Histogram("loket_batch_duration_seconds", "Seconds from a batch's records in hand until Kafka "
+                           "has all its output (handling, sending and waiting for the broker; its offsets are "
+                           "committed after that, in the background), per service.",
                            ["service"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 
@@ -164,6 +168,8 @@ class BatchProcessor(ConsumerRebalanceListener):
         self._restoring: asyncio.Task[None] | None = None
         self._generation = 0  # counts rebalance steps: state read before one is not taken in after it
         self._committed: dict[TopicPartition, int] = {}  # stateful partitions' offsets committed since assigned
+        self._due: dict[TopicPartition, int] = {}  # offsets of batches Kafka has in full, to commit next
+        self._committing: asyncio.Task[None] | None = None  # the commit under way, if any
         self._held_at: dict[TopicPartition, int] = {}  # committed offsets of the inputs whose state is held
         self._expire = expire
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
@@ -196,6 +202,7 @@ class BatchProcessor(ConsumerRebalanceListener):
             await self._learn_committed()
             while not stopping.is_set():
                 self._follow_restore()
+                self._follow_commit()
                 batches = await self._fetch()
                 if batches:
                     started = time.monotonic()
@@ -208,12 +215,14 @@ class BatchProcessor(ConsumerRebalanceListener):
                     await self._probe()
                 if time.monotonic() >= self._next_learn:
                     await self._learn_committed()
+            await self._commits_done()  # a stop commits what was sent: nothing is delivered twice for it
         except Stopped as stopped:
             log.warning("stopped_with_batch_uncommitted", dependency=stopped.dependency)  # it is delivered again
         finally:
-            if self._restoring is not None:  # stop reading back before the reader is closed
-                self._restoring.cancel()
-                await asyncio.gather(self._restoring, return_exceptions=True)
+            for task in (self._restoring, self._committing):  # e.g. stop reading back before the reader is closed
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
 
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
         """The next batch, or none within ``FETCH_PATIENCE`` seconds. aiokafka's fetch waits without a bound for
@@ -295,6 +304,7 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def _sweep(self, expire: Expire) -> None:
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         async with self._lock:
+            await self._commits_done()  # and none under way: an older commit must not land after a newer one
             proven = dict(self._committed)
             changes = self._state.sweep(SWEEP_CHUNK, expire, {tp.partition for tp in proven})
             if changes:
@@ -324,12 +334,45 @@ class BatchProcessor(ConsumerRebalanceListener):
         for topic, records in whole.items():
             outgoing.extend(await self._routes[topic].batch(records))  # type: ignore[misc]
         await self._send(outgoing)
-        await self._commit(done)
+        self._commit_soon(done)
 
     async def _send(self, records: list[Record]) -> None:
         await until_it_works(lambda: self._sender.send_once(records), outage=self._broker, stopping=self._stopping,
                              retry_on=broker_away)
         self._next_probe = time.monotonic() + PROBE_INTERVAL  # the broker took them: no need to ask
+
+    def _commit_soon(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit offsets whose batch Kafka has in full, in the background: the next batch need not wait for the
+        group's coordinator. One commit is under way at a time; offsets that come meanwhile go together in the
+        next, so batches stay large under load however short a cycle is."""
+        self._due.update(offsets)
+        if self._committing is None and self._due:
+            due, self._due = self._due, {}
+            self._committing = asyncio.create_task(self._commit(due))
+            self._committing.add_done_callback(self._committed_one)
+
+    def _committed_one(self, task: asyncio.Task[None]) -> None:
+        if task is self._committing and not task.cancelled() and task.exception() is None:
+            self._committing = None
+            self._commit_soon({})
+        # A commit that failed stays in ``_committing``: the loop raises what stopped it (``_follow_commit``).
+
+    def _follow_commit(self) -> None:
+        """Raise what stopped the last commit, if one failed."""
+        if self._committing is not None and self._committing.done():
+            self._committing.result()
+
+    async def _commits_done(self) -> None:
+        """Wait until every offset handed to ``_commit_soon`` is committed; raise what stopped a commit."""
+        while self._committing is not None or self._due:
+            task = self._committing
+            if task is None:
+                self._commit_soon({})
+                continue
+            await asyncio.wait([task])
+            task.result()
+            if self._committing is task:  # its callback has not run yet
+                self._committing = None
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:
@@ -358,6 +401,10 @@ class BatchProcessor(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand is sent and committed first
+            try:
+                await self._commits_done()
+            except Exception:  # noqa: BLE001 - refused, or the broker away: the loop raises it and stops
+                log.warning("revoked_with_commit_failed", partitions=len(revoked))
             self._generation += 1
             stateful = {tp for tp in revoked if self._routes[tp.topic].stateful}
             owned = {tp.partition for tp in stateful} & self._state.owned()

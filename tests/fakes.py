@@ -172,8 +172,11 @@ class FakeConsumer:
     commits_allowed: int | None = None  # then the group throws this process out
 
     coordinator_away_for = 0  # this many commits wait for a coordinator, as aiokafka's do while the broker is away
+    commit_gate: asyncio.Event | None = None  # then commits wait until it is set (a slow coordinator)
 
     async def commit(self, offsets):
+        if self.commit_gate is not None:
+            await self.commit_gate.wait()
         if self.coordinator_away_for:
             self.coordinator_away_for -= 1
             await asyncio.Event().wait()

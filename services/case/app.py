@@ -113,7 +113,7 @@ async def _consume(settings: CaseSettings, stopping: asyncio.Event, readiness: R
     store = PgCaseStore(pool)
 
     def producer() -> Awaitable[AIOKafkaProducer]:  # also a new one, for one whose idempotence state broke
-        return start_producer(settings, stopping=stopping, outage=readiness.broker)
+        return start_producer(settings, stopping=stopping, outage=readiness.broker, linger_ms=0)
 
     async with contextlib.AsyncExitStack() as stack:
         publisher = OutboxPublisher(await producer(), settings, stopping=stopping, renew=producer)

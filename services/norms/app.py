@@ -122,7 +122,7 @@ async def measure(settings: NormsSettings, stopping: asyncio.Event, measuring: M
     """Read the history, then measure until ``stopping`` is set; while the broker is away, start-up waits."""
     await ensure_topics(settings, [*READ_TOPICS, DEAD_LETTERS], stopping=stopping)
     source = source_urn(settings.oin, "loket-norms")
-    measuring.producer = producer = await start_producer(settings, stopping=stopping)  # for dead letters only
+    measuring.producer = producer = await start_producer(settings, stopping=stopping, linger_ms=0)  # dead letters
     consumer = reading_consumer(settings, READER_GROUP, READ_TOPICS)
     specs = {topic_name(settings, spec): spec for spec in READ_TOPICS}
     try:
@@ -134,7 +134,8 @@ async def measure(settings: NormsSettings, stopping: asyncio.Event, measuring: M
         routes = {name: Route(measured(measuring.reading, spec)) for name, spec in specs.items()}
         measuring.processor = BatchProcessor(
             consumer, producer, routes, dead_letters=topic_name(settings, DEAD_LETTERS), source=source, name=SERVICE,
-            batch_size=settings.norms_batch_size, renew_producer=lambda: start_producer(settings, stopping=stopping))
+            batch_size=settings.norms_batch_size,
+            renew_producer=lambda: start_producer(settings, stopping=stopping, linger_ms=0))
         measuring.history = None
         log.info("norms_started")
         await measuring.processor.run(stopping)

@@ -63,7 +63,7 @@ async def route(settings: RouterSettings, organisation: Organisation, stopping: 
         internal.closures.name: Route(records.closure, stateful=True),
         topic_name(settings, CASE_EVENTS): Route(records.case_event),
     }
-    producer = await start_producer(settings, stopping=stopping, outage=broker)
+    producer = await start_producer(settings, stopping=stopping, outage=broker, linger_ms=0)
     # No silent jump to the end if the changelog's start moved under the reader: fail instead.
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                               auto_offset_reset="none")
@@ -72,7 +72,7 @@ async def route(settings: RouterSettings, organisation: Organisation, stopping: 
     processor = BatchProcessor(consumer, producer, routes, reader=reader, state=state,
                                dead_letters=topic_name(settings, DEAD_LETTERS), source=source, name=SERVICE,
                                batch_size=settings.router_batch_size, expire=records.expire,
-                               renew_producer=lambda: start_producer(settings, stopping=stopping))
+                               renew_producer=lambda: start_producer(settings, stopping=stopping, linger_ms=0))
     consumer.subscribe(processor.topics, listener=processor)
     running.append(processor)
     try:

@@ -34,7 +34,7 @@ class Clients:
         self.failures, self.hang = failures, hang
         self.made: list[StandInProducer] = []
 
-    def __call__(self, settings: KafkaSettings) -> StandInProducer:
+    def __call__(self, settings: KafkaSettings, **overrides: object) -> StandInProducer:
         self.made.append(StandInProducer(self))
         return self.made[-1]
 

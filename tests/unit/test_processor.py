@@ -503,3 +503,52 @@ def test_the_state_lives_off_the_python_heap_and_survives_its_periodic_commits(m
         tracemalloc.stop()
     assert held < 1_000_000  # four megabytes of state, next to nothing of it Python objects
     assert state.size() == (20_000, 20_000 * 200) and state.get(0, b"%08d" % 12_345) == value
+
+
+def sent(r: Rig) -> int:
+    return sum(entry[:2] == ("send", "out") for entry in r.journal)
+
+
+async def test_batches_go_on_while_a_commit_is_under_way_and_the_offsets_that_came_meanwhile_commit_together():
+    r = await rig()
+    gate = r.consumer.commit_gate = asyncio.Event()  # the group's coordinator is slow to answer
+    r.consumer.batches.extend(({P0: [record(0, n)]}, {}) for n in range(3))
+    stopping = asyncio.Event()
+    running = asyncio.create_task(r.proc.run(stopping))
+
+    await eventually(lambda: sent(r) == 3)  # every batch handled and sent while the first commit waits
+    assert not any(entry[0] == "commit" for entry in r.journal)
+    gate.set()
+    await eventually(lambda: ("commit", {0: 3}) in r.journal)
+    stopping.set()
+    await running
+    assert [entry for entry in r.journal if entry[0] == "commit"] == [("commit", {0: 1}), ("commit", {0: 3})]
+
+
+async def test_a_revocation_waits_for_the_commit_under_way_and_a_stop_commits_what_was_sent():
+    r = await rig()
+    gate = r.consumer.commit_gate = asyncio.Event()
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    stopping = asyncio.Event()
+    running = asyncio.create_task(r.proc.run(stopping))
+    await eventually(lambda: sent(r) == 1)
+
+    revoking = asyncio.create_task(r.proc.on_partitions_revoked({P0}))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not revoking.done()  # the partition's next owner must start from the offsets of what was sent
+    gate.set()
+    await revoking
+    assert r.journal[-1] == ("commit", {0: 1}) and r.state.held() == {0}
+
+    await r.proc.on_partitions_assigned({P0})
+    gate = r.consumer.commit_gate = asyncio.Event()
+    r.consumer.batches.append(({P0: [record(0, 1)]}, {}))
+    await eventually(lambda: sent(r) == 2)
+    stopping.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not running.done()  # the stop waits for the commit
+    gate.set()
+    await running
+    assert r.journal[-1] == ("commit", {0: 2})  # committed on the way out, not left to be delivered again
