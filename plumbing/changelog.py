@@ -41,6 +41,7 @@ INPUT_HEADER = "loket-input"
 Committed = Mapping[tuple[str, int], int]
 #: Last value per (partition, key) of a stretch of a changelog read back; ``None`` where the key was forgotten.
 Changes = dict[tuple[int, bytes], bytes | None]
+PAGE_BYTES = 16_384
 #: MiB of a state's database pages kept in memory.
 CACHE_MIB = 32
 #: Rows written between two commits of the state's database.
@@ -80,7 +81,10 @@ class PartitionedState:
     def __init__(self, changelog: str, *, cache_mib: int = CACHE_MIB) -> None:
         self.changelog = changelog
         self._db = sqlite3.connect("", isolation_level=None)  # "": a private temporary database, on disk
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{cache_mib * 1024}"):
+        # Pages of 16 KiB: a party's state runs to 3-4 KB, and SQLite moves a row of more than about a quarter of
+        # a page of a keyed table to overflow pages, which made a read twice as slow and a write three times.
+        for pragma in (f"page_size = {PAGE_BYTES}", "journal_mode = OFF", "synchronous = OFF",
+                       f"cache_size = -{cache_mib * 1024}"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute("CREATE TABLE kv (slot INTEGER, key BLOB, value BLOB NOT NULL, PRIMARY KEY (slot, key))"
                          " WITHOUT ROWID")
