@@ -5,8 +5,9 @@
 Needs the local stack (``loket stack up``). Writes one stored state per party (one handled question, as after a
 first contact, in the router's own encoding and with the header naming its input, as the router writes them) to
 a compacted changelog of a throwaway deployment, then reads it back as a router does on assignment
-(``plumbing.changelog.read_changelog_into`` a ``PartitionedState``'s loading, whose keys live in SQLite): all partitions, as a single router after a restart or after any
-rebalance that revokes everything; and one partition of them, as a process that is given one partition more.
+(``plumbing.changelog.read_changelog_into`` a ``PartitionedState``'s loading, whose keys live in SQLite): all
+partitions, as a single router after a restart or after any rebalance that revokes everything; and one partition
+of them, as a process that is given one partition more.
 The baseline in the same run is a plain aiokafka read of the same records that keeps nothing. Prints seconds,
 records/s and the ratio, and the resident size the read-back added.
 """

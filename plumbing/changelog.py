@@ -1,4 +1,5 @@
-"""Keyed state per partition (in a private SQLite file, see ``PartitionedState``), made durable in a compacted changelog topic.
+"""Keyed state per partition, kept in a private SQLite file (``PartitionedState``), made durable in a compacted
+changelog topic.
 
 Partition p of a consumer's input and partition p of its changelog hold the same keys, so the
 consumer that owns input partition p owns that state. It reads the changelog partition from the
@@ -41,6 +42,7 @@ INPUT_HEADER = "loket-input"
 Committed = Mapping[tuple[str, int], int]
 #: Last value per (partition, key) of a stretch of a changelog read back; ``None`` where the key was forgotten.
 Changes = dict[tuple[int, bytes], bytes | None]
+#: Page size of a state's database (see ``PartitionedState.__init__``).
 PAGE_BYTES = 16_384
 #: MiB of a state's database pages kept in memory.
 CACHE_MIB = 32
@@ -152,7 +154,8 @@ class PartitionedState:
                 break  # each partition at most once per call
             visited.add(partition)
             wanted = limit - len(rows)
-            found = self._db.execute("SELECT key, value FROM kv WHERE slot = ? AND key > ? ORDER BY key LIMIT ?",
+            after = "key > ?" if done is not None else "key >= ?"  # from the start: every key, b"" too
+            found = self._db.execute(f"SELECT key, value FROM kv WHERE slot = ? AND {after} ORDER BY key LIMIT ?",
                                      (self._partitions[partition], done or b"", wanted)).fetchall()
             rows.extend((partition, key, value) for key, value in found)
             more = len(found) == wanted
@@ -204,7 +207,8 @@ class PartitionedState:
     def _write(self, changes: Mapping[tuple[int, bytes], bytes | None]) -> None:
         """Values by (slot, key) into the database, ``None`` deleting the key."""
         before = self._db.total_changes
-        self._db.executemany("DELETE FROM kv WHERE slot = ? AND key = ?", [sk for sk, v in changes.items() if v is None])
+        self._db.executemany("DELETE FROM kv WHERE slot = ? AND key = ?",
+                             [sk for sk, v in changes.items() if v is None])
         self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)",
                              [(*sk, v) for sk, v in changes.items() if v is not None])
         self._wrote(self._db.total_changes - before)
