@@ -69,7 +69,8 @@ BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[list[Record]]]
 Expire = Callable[[int, bytes], bytes | None]
 #: A producer's errors after which it cannot go on, but a new one can.
 PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId)
-SWEEP_INTERVAL = 1.0
+#: Seconds between two steps of the sweep. Short steps: a step holds up the batches (1,000 keys took 4-16 ms).
+SWEEP_INTERVAL = 0.1
 #: Seconds a fetch may wait (for records, or for a rebalance to finish) before the loop looks around.
 FETCH_PATIENCE = 2.0
 #: Seconds between two questions to a broker that went away, before a batch is handed to the producer again.
@@ -79,7 +80,7 @@ COMMIT_PATIENCE = 10.0
 #: Seconds without a send or commit after which the processor asks the broker whether it is there, so that
 #: an outage is told (and its end) also while there is nothing to process.
 PROBE_INTERVAL = 10.0
-SWEEP_CHUNK = 1000
+SWEEP_CHUNK = 100
 #: Seconds the committed offset of a partition may take to arrive, for the lag: a stop is not held up longer.
 LEARN_PATIENCE = 2.0
 
@@ -304,11 +305,10 @@ class BatchProcessor(ConsumerRebalanceListener):
     async def _sweep(self, expire: Expire) -> None:
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL
         async with self._lock:
-            await self._commits_done()  # and none under way: an older commit must not land after a newer one
-            proven = dict(self._committed)
-            changes = self._state.sweep(SWEEP_CHUNK, expire, {tp.partition for tp in proven})
+            changes = self._state.sweep(SWEEP_CHUNK, expire, {tp.partition for tp in self._committed})
             if changes:
-                await self._commit(proven)  # still this group's owner of them? (or stop before writing)
+                await self._commits_done()  # and none under way: an older commit must not land after a newer one
+                await self._commit(dict(self._committed))  # still this group's owner of them? (or stop before writing)
                 await self._send(changes)
         if changes:
             log.info("state_swept", changelog=self._state.changelog, changed=len(changes))
