@@ -20,15 +20,17 @@ committed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from plumbing.exceptions import StateUnavailable
+from plumbing.exceptions import StateFailed, StateUnavailable
 from plumbing.kafka import Record
 
 log = structlog.get_logger(__name__)
@@ -51,6 +53,25 @@ COMMIT_EVERY = 20_000
 #: Values put that are kept in memory (and read from there) before they are written to the database together.
 WRITE_BEHIND = 2_000
 _UNKNOWN = object()
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _stored(method: _Method) -> _Method:
+    """A method of the state's database, whose failure (a full disk, say) is ``StateFailed``."""
+
+    @functools.wraps(method)
+    def wrapper(self: PartitionedState, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _failed(self, exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _failed(state: PartitionedState, error: sqlite3.Error) -> StateFailed:
+    log.error("state_store_failed", changelog=state.changelog, error=type(error).__name__)
+    return StateFailed(f"the state of {state.changelog} failed: {type(error).__name__}: {error}")
 
 
 def from_input(record: Record, source: ConsumerRecord) -> Record:
@@ -75,9 +96,11 @@ class PartitionedState:
     The keys live in a private SQLite database on disk (a temporary file of its own, gone when the process
     ends), not on the Python heap: a million parties' states take some 400 MB as Python objects, and SQLite
     keeps only ``cache_mib`` of its pages in memory. Nothing in it needs to survive the process (the changelog
-    is the durable copy), so it is written without a journal and without syncing. Each partition's keys sit
-    under a slot number of their own: a partition being read back fills a fresh slot while the old one is
-    still in use, and forgetting a partition deletes its slot.
+    is the durable copy), so it is written without a journal and without syncing. Should the database fail (its
+    disk full, say) it raises ``StateFailed``, which stops the process rather than park the record it was handling:
+    without a journal a failed write may leave the file unusable, and the changelog has the state. Each
+    partition's keys sit under a slot number of their own: a partition being read back fills a fresh slot while
+    the old one is still in use, and forgetting a partition deletes its slot.
     """
 
     def __init__(self, changelog: str, *, cache_mib: int = CACHE_MIB) -> None:
@@ -109,7 +132,10 @@ class PartitionedState:
         value = self._recent.get((slot, key), _UNKNOWN)
         if value is not _UNKNOWN:
             return value
-        row = self._db.execute("SELECT value FROM kv WHERE slot = ? AND key = ?", (slot, key)).fetchone()
+        try:
+            row = self._db.execute("SELECT value FROM kv WHERE slot = ? AND key = ?", (slot, key)).fetchone()
+        except sqlite3.Error as exc:
+            raise _failed(self, exc) from exc
         return None if row is None else row[0]
 
     def put(self, partition: int, key: bytes, value: bytes | None) -> Record:
@@ -119,6 +145,7 @@ class PartitionedState:
             self._flush()
         return Record(self.changelog, key, value, partition)
 
+    @_stored
     def size(self) -> tuple[int, int]:
         """Keys and bytes of value in the owned partitions."""
         self._flush()
@@ -140,6 +167,7 @@ class PartitionedState:
                 records.append(self.put(partition, key, kept))
         return records
 
+    @_stored
     def _next_rows(self, limit: int, partitions: set[int]) -> list[tuple[int, bytes, bytes]]:
         self._flush()
         rows: list[tuple[int, bytes, bytes]] = []
@@ -204,6 +232,7 @@ class PartitionedState:
             self._partitions[partition] = slot
         data.slots = {}
 
+    @_stored
     def _write(self, changes: Mapping[tuple[int, bytes], bytes | None]) -> None:
         """Values by (slot, key) into the database, ``None`` deleting the key."""
         before = self._db.total_changes
@@ -216,13 +245,15 @@ class PartitionedState:
     def _flush(self) -> None:
         """The values put lately into the database."""
         if self._recent:
-            recent, self._recent = self._recent, {}
-            self._write(recent)
+            self._write(self._recent)  # kept until written: should the write fail, the process stops anyway
+            self._recent = {}
 
+    @_stored
     def _count(self, slots: Iterable[int]) -> int:
         self._flush()
         return sum(self._db.execute("SELECT count(*) FROM kv WHERE slot = ?", (slot,)).fetchone()[0] for slot in slots)
 
+    @_stored
     def _forget(self, slot: int | None) -> None:
         if slot is not None:
             self._flush()

@@ -11,6 +11,7 @@ import structlog
 from prometheus_client import Counter
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from plumbing.exceptions import StateFailed
 from plumbing.kafka import Record, event_record
 from schemas import DeadLetter, DeadLetterData
 from schemas.deadletters import KeptHeader
@@ -202,6 +203,8 @@ def guarded(
     """
     try:
         return handle(record)
+    except StateFailed:
+        raise  # not the record's fault: parking it would lose what the state should have remembered of it
     except Refused as refused:
         reason, kind = refused.reason, INVALID
     except Exception as exc:  # noqa: BLE001 — see the docstring; the type names the failure, the text may hold input

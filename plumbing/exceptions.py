@@ -21,6 +21,12 @@ class StateUnavailable(PlumbingError):
     """A consumer's keyed state could not be read back from its changelog: it must not go on without it."""
 
 
+class StateFailed(PlumbingError):
+    """A consumer's own store of its keyed state failed (its disk full, say): no record is handled without it.
+    The process stops with its batch uncommitted; the state is read back from the changelog by whoever owns
+    the partitions next, and the batch is handled then."""
+
+
 class ConsumerFenced(PlumbingError):
     """The consumer group went on without this process: its partitions may have another owner now."""
 

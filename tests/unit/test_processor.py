@@ -1,6 +1,8 @@
 """The batch processor and its changelog state, on in-memory stand-ins for aiokafka's clients."""
 
 import asyncio
+import itertools
+import sqlite3
 from dataclasses import dataclass
 
 import pytest
@@ -8,7 +10,7 @@ from structlog.testing import capture_logs
 from aiokafka import ConsumerRecord, TopicPartition
 
 from plumbing.changelog import INPUT_HEADER, PartitionedState, read_changelog
-from plumbing.exceptions import ConsumerFenced, StateUnavailable
+from plumbing.exceptions import ConsumerFenced, StateFailed, StateUnavailable
 from plumbing.kafka import Record
 from plumbing import processor
 from plumbing.processor import BatchProcessor, Route
@@ -552,3 +554,24 @@ async def test_a_revocation_waits_for_the_commit_under_way_and_a_stop_commits_wh
     gate.set()
     await running
     assert r.journal[-1] == ("commit", {0: 2})  # committed on the way out, not left to be delivered again
+
+
+async def test_a_state_store_that_fails_stops_the_processor_with_nothing_committed_and_nothing_parked(monkeypatch):
+    monkeypatch.setattr("plumbing.changelog.WRITE_BEHIND", 1)  # every change written at once
+    r = await rig()
+    running = asyncio.create_task(r.proc.run(asyncio.Event()))
+    await eventually(lambda: r.state.owns(0))  # read back, and waiting for records
+    db = r.state._db
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")  # the disk is full
+    with pytest.raises(sqlite3.OperationalError, match="full"):  # (without a journal this leaves the file unusable)
+        for n in itertools.count():
+            db.execute("INSERT INTO kv VALUES (?, ?, ?)", (999, b"%d" % n, bytes(500)))
+
+    r.consumer.batches.append(({P0: [record(0, 0)]}, {}))
+    try:
+        with pytest.raises(StateFailed):
+            async with asyncio.timeout(30):  # (a processor that parks the record instead goes on for ever)
+                await running
+    finally:
+        running.cancel()
+    assert not any(entry[0] in ("send", "commit") for entry in r.journal)  # no dead letter: delivered again
