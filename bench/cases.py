@@ -150,8 +150,6 @@ async def bench(count: int, partitions: int) -> None:
                   f"batch {BATCH}, {os.cpu_count()} cores)")
 
 
-
-
 def main(requests_: int = typer.Option(50_000, "--requests", help="Case requests to push through."),
          partitions: int = typer.Option(4, help="Partitions of the benchmark's topics.")) -> None:
     asyncio.run(bench(requests_, partitions))

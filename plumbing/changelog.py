@@ -145,16 +145,9 @@ class PartitionedState:
             self._flush()
         return Record(self.changelog, key, value, partition)
 
-    @_stored
     def size(self) -> tuple[int, int]:
         """Keys and bytes of value in the owned partitions."""
-        self._flush()
-        keys = bytes_ = 0
-        for slot in self._partitions.values():
-            count, total = self._db.execute("SELECT count(*), total(length(value)) FROM kv WHERE slot = ?",
-                                            (slot,)).fetchone()
-            keys, bytes_ = keys + count, bytes_ + int(total)
-        return keys, bytes_
+        return self._size(self._partitions.values())
 
     def sweep(self, limit: int, expire: Callable[[int, bytes], bytes | None], partitions: set[int]) -> list[Record]:
         """Pass the next ``limit`` keys' values of these partitions through ``expire`` (round them, one
@@ -249,9 +242,15 @@ class PartitionedState:
             self._recent = {}
 
     @_stored
-    def _count(self, slots: Iterable[int]) -> int:
+    def _size(self, slots: Iterable[int]) -> tuple[int, int]:
+        """Keys and bytes of value under these slots."""
         self._flush()
-        return sum(self._db.execute("SELECT count(*) FROM kv WHERE slot = ?", (slot,)).fetchone()[0] for slot in slots)
+        keys = bytes_ = 0
+        for slot in slots:
+            count, total = self._db.execute("SELECT count(*), total(length(value)) FROM kv WHERE slot = ?",
+                                            (slot,)).fetchone()
+            keys, bytes_ = keys + count, bytes_ + int(total)
+        return keys, bytes_
 
     @_stored
     def _forget(self, slot: int | None) -> None:
@@ -282,7 +281,7 @@ class Loading:
         self._state._write({(slots[partition], key): value for (partition, key), value in changes.items()})
 
     def keys(self) -> int:
-        return self._state._count(self.slots.values())
+        return self._state._size(self.slots.values())[0]
 
     def discard(self) -> None:
         for slot in self.slots.values():
