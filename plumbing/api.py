@@ -41,7 +41,8 @@ SWAGGER_UI_FILES = ("fastapi_offline", "static")
 ResponseObserver = Callable[[str, str, int], None]
 #: The most a request line and its headers may take together: h11's limit under uvicorn (httptools has none).
 MAX_HEADER_BYTES = 16 * 1024
-#: After a 431: how much more of the request is read and dropped, and for how long, before the connection is cut.
+#: After a 431: how much more of the request is read and dropped before reading stops, and how long the connection
+#: stays open for the client to read the answer before it is cut.
 REFUSED_DRAIN_BYTES = 1024 * 1024
 REFUSED_DRAIN_SECONDS = 5.0
 
@@ -269,7 +270,7 @@ def header_limited_httptools(version: str) -> type[HttpToolsProtocol]:
             if self._refused:  # what the client still sends is dropped unread, within bounds
                 self._header_bytes += len(data)
                 if self._header_bytes > REFUSED_DRAIN_BYTES:
-                    self.transport.abort()
+                    self.transport.pause_reading()
                 return
             super().data_received(data)
             if not self._in_headers or self.transport.is_closing():
@@ -281,7 +282,10 @@ def header_limited_httptools(version: str) -> type[HttpToolsProtocol]:
         def _refuse(self) -> None:
             """Answer 431 and end the connection gently: closing a socket with unread data in it sends a reset,
             which can destroy the answer before the client reads it. So the write side is closed after the
-            answer, and what still comes is read and dropped until the client closes (or the bounds)."""
+            answer, and what still comes is read and dropped until the client closes. Past a megabyte the server
+            stops reading instead (a client still sending then waits on full buffers, and can read the answer
+            meanwhile); after five seconds the connection is cut. Cutting at the megabyte lost the answer when
+            the kernels' buffers already held several of them."""
             log.warning("request_headers_too_large", limit_bytes=MAX_HEADER_BYTES)
             self._refused = True
             if self.cycle is not None and not self.cycle.response_complete:  # in the middle of another answer

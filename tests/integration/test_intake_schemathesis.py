@@ -116,16 +116,18 @@ async def _exchange(url: str, parts: list[bytes]) -> tuple[int, dict[str, str], 
     reader, writer = await asyncio.open_connection(host, int(port))
     try:
         answer = asyncio.ensure_future(reader.readuntil(b"\r\n\r\n"))
-        for sent, part in enumerate(parts):
+        for part in parts:
             if answer.done():
                 break
-            try:
-                writer.write(part)
-                await writer.drain()
-            except ConnectionError:  # it answered and closed while we were still sending
+            writer.write(part)
+            drained = asyncio.ensure_future(writer.drain())
+            await asyncio.wait({drained, answer}, return_when=asyncio.FIRST_COMPLETED)  # it may stop reading
+            if not drained.done():
+                drained.cancel()
                 break
-            if sent % 64 == 0:
-                await asyncio.sleep(0)  # let the answer in
+            if isinstance(drained.exception(), ConnectionError):  # it answered and closed while we were sending
+                break
+            drained.result()
         else:
             await asyncio.wait_for(asyncio.shield(answer), timeout=30)
             assert len(parts) == 1, f"the server read the whole body before it answered: {answer.result()!r}"

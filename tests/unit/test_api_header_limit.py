@@ -9,6 +9,7 @@ import json
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from plumbing import api
 from plumbing.api import MAX_HEADER_BYTES, REFUSED_DRAIN_BYTES, header_limited_httptools
 
 
@@ -18,7 +19,7 @@ class Transport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.written = bytearray()
-        self.eof = self.aborted = False
+        self.eof = self.aborted = self.paused = False
 
     def get_extra_info(self, name: str, default: object = None) -> object:
         return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
@@ -38,9 +39,11 @@ class Transport(asyncio.Transport):
     def is_closing(self) -> bool:
         return self.eof or self.aborted
 
-    def pause_reading(self) -> None: ...
+    def pause_reading(self) -> None:
+        self.paused = True
 
-    def resume_reading(self) -> None: ...
+    def resume_reading(self) -> None:
+        self.paused = False
 
     def answers(self) -> int:
         return self.written.count(b"HTTP/1.1 ")
@@ -92,7 +95,8 @@ async def test_a_body_is_not_counted_as_headers():
     assert transport.written.startswith(b"HTTP/1.1 200")
 
 
-async def test_headers_past_the_limit_get_a_431_and_what_still_comes_is_dropped_unread():
+async def test_headers_past_the_limit_get_a_431_and_what_still_comes_is_dropped_unread(monkeypatch):
+    monkeypatch.setattr(api, "REFUSED_DRAIN_SECONDS", 0.0)
     protocol, transport = connected()
     protocol.data_received(b"GET / HTTP/1.1\r\nHost: intake\r\nX-Filler: ")
     sent = 0
@@ -105,5 +109,10 @@ async def test_headers_past_the_limit_get_a_431_and_what_still_comes_is_dropped_
     assert b"API-Version: 1.2.3" in head and json.loads(body)["status"] == 431
     protocol.data_received(b"a" * (REFUSED_DRAIN_BYTES // 2))  # the client had more on its way: dropped
     assert not transport.aborted and transport.answers() == 1
-    protocol.data_received(b"a" * REFUSED_DRAIN_BYTES)  # it does not stop sending: cut off
+    protocol.data_received(b"a" * REFUSED_DRAIN_BYTES)  # it does not stop sending: no more is read
+    assert transport.paused and not transport.aborted  # a reset now could destroy the answer on its way
+    for _ in range(10):  # the time bound, set to none here, cuts it off
+        if transport.aborted:
+            break
+        await asyncio.sleep(0)
     assert transport.aborted
