@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder, MessageBatch  # documented, not exported
 from murmurhash2 import murmurhash2
 
 from plumbing.exceptions import KafkaUnavailable, PartitionMismatch
@@ -21,9 +23,6 @@ from plumbing.settings import KafkaSettings
 from schemas.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from schemas.topics import TopicSpec
 
-if TYPE_CHECKING:
-    from aiokafka.producer.message_accumulator import BatchBuilder  # documented, not exported
-
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 #: Attempts to reach the broker before a command-line tool gives up (services, given ``stopping``, never do):
@@ -32,6 +31,46 @@ BOUNDED_ATTEMPTS = 8
 #: Seconds a client that failed to start (or an admin client that is done) may take to close.
 CLIENT_STOP_TIMEOUT = 2.0
 
+
+def mend_aiokafka() -> None:
+    """Two defects of aiokafka 0.14 that a broker outage brings out, mended on its classes (every client in the
+    process has the mends, the norms' faust app's too). Done once, on importing this module.
+
+    - A metadata request that no broker answered is asked again at once whenever the producer holds records, or
+      the consumer fetches, for a partition without a known leader (``Sender._sender_routine``,
+      ``Fetcher._fetch_requests_routine``, both through ``AIOKafkaClient.force_metadata_update``). With the broker
+      away, connections are refused at once: a loop at full CPU logging some 14,000 records a second
+      (``bench/outage_cpu.py``), and no setting governs it. A failed request now returns after the client's
+      retry backoff (100 ms).
+    - A batch that fails (records that expired without a leader) fails two futures that may have no reader:
+      its drain waiter, read only by a sender waiting for room on the partition, and its own future, which
+      ``send_batch`` hands out behind ``asyncio.shield``: once ``send_all`` gave up on the shield (the broker's
+      silence past the request timeout), the shield no longer reads it. asyncio then logs each as an error
+      nobody retrieved, lines of their own. Both are marked read; whoever awaits them still gets the error."""
+    update = AIOKafkaClient._metadata_update
+    if getattr(update, "mended", False):
+        return
+
+    async def paced(client: AIOKafkaClient, cluster_metadata: object, topics: object) -> bool:
+        updated: bool = await update(client, cluster_metadata, topics)
+        if not updated:
+            await asyncio.sleep(client._retry_backoff)
+        return updated
+
+    fail = MessageBatch.failure
+
+    def failure(batch: MessageBatch, exception: BaseException) -> None:
+        fail(batch, exception)
+        for future in (batch.future, batch._drain_waiter):
+            if future.done() and not future.cancelled():
+                future.exception()
+
+    paced.mended = True  # type: ignore[attr-defined]
+    AIOKafkaClient._metadata_update = paced  # type: ignore[method-assign]
+    MessageBatch.failure = failure  # type: ignore[method-assign]
+
+
+mend_aiokafka()
 
 #: How long the producer waits for the broker's answer to a request; ``send_all`` waits as long for its records.
 REQUEST_TIMEOUT_MS = 30_000

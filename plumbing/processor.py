@@ -95,8 +95,9 @@ class Sender:
 
     Once a send failed because the broker is away, the next waits until the broker answers a metadata request
     (asking every ``BROKER_PAUSE`` seconds, each failure told to ``outage``) before it hands the producer
-    records: aiokafka's producer, holding records for partitions it believes leaderless, asks for metadata
-    again at once each time the connection is refused, and so spins for as long as the broker is away.
+    records: records handed over while the broker is away only wait in the producer until they expire, each
+    keeping it asking for metadata (ten times a second, since ``plumbing.kafka.mend_aiokafka``; before it, in
+    a loop at full CPU).
     """
 
     def __init__(self, producer: AIOKafkaProducer, renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,

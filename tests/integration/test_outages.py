@@ -14,6 +14,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from loket import stack
+from plumbing.kafka import CLIENT_STOP_TIMEOUT, start_producer, stop_client
+from plumbing.settings import KafkaSettings
 from schemas.topics import DECISIONS
 from services.case.settings import CaseSettings
 from services.intake.http import API_VERSION, create_app
@@ -122,6 +124,23 @@ async def keep_asking(intake: str, answers: list[Answer], stop: asyncio.Event) -
             n += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.05)  # a steady trickle, not a flood
+
+
+async def test_a_kafka_client_asks_for_metadata_at_most_ten_times_a_second_while_the_broker_is_away(
+        throwaway_stack):
+    """What aiokafka's producer does while it holds records for a partition without a leader, and its fetcher
+    while it reads one: ask for metadata again as soon as the last request is done. Without the pause after a
+    request that no broker answered, that was a loop at full CPU through the outage."""
+    await stack.up(throwaway_stack)
+    producer = await start_producer(KafkaSettings(kafka_bootstrap=throwaway_stack.kafka_bootstrap))
+    try:
+        stack.down(throwaway_stack, only=("kafka",))
+        started = time.monotonic()
+        for _ in range(10):
+            assert not await producer.client.force_metadata_update(), "the broker answered while it was stopped"
+        assert time.monotonic() - started >= 0.9 * 10 * producer.client._retry_backoff
+    finally:
+        await stop_client(producer, CLIENT_STOP_TIMEOUT)
 
 
 async def test_every_service_rides_out_a_broker_outage_of_a_minute_and_nothing_is_lost(throwaway_stack, service,

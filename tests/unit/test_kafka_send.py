@@ -9,6 +9,8 @@ import random
 import pytest
 from aiokafka.errors import KafkaTimeoutError, LeaderNotAvailableError
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder, MessageBatch
+from aiokafka.structs import TopicPartition
 
 from plumbing.kafka import Record, partition_of, send_all
 from tests.fakes import FakeBatch
@@ -53,6 +55,32 @@ async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobod
             future.set_exception(LeaderNotAvailableError())
         del producer, future
         await asyncio.sleep(0)  # the done callbacks run
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert unretrieved == []
+
+
+@pytest.mark.parametrize("given_up", [False, True], ids=["awaited", "given up on, as send_all does after a timeout"])
+async def test_a_batch_that_expired_without_a_leader_is_told_to_its_sender_not_as_an_error_nobody_retrieved(
+        given_up):
+    """aiokafka fails a batch's drain waiter with the batch, which only a sender waiting for room on the
+    partition reads; and the batch's own future, behind the shield ``send_batch`` hands out, which nobody reads
+    once the shield was cancelled."""
+    loop = asyncio.get_running_loop()
+    unretrieved: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: unretrieved.append(context))
+    try:
+        batch = MessageBatch(TopicPartition("t", 0), BatchBuilder(1024, 0), ttl=30, linger_time=0)
+        sent = asyncio.shield(batch.future)
+        if given_up:
+            sent.cancel()
+            await asyncio.sleep(0)  # the shield lets go of the batch's future
+        batch.failure(exception=LeaderNotAvailableError())
+        with pytest.raises(asyncio.CancelledError if given_up else LeaderNotAvailableError):
+            await sent
+        del batch, sent
         gc.collect()
     finally:
         loop.set_exception_handler(previous)
