@@ -33,8 +33,8 @@ CLIENT_STOP_TIMEOUT = 2.0
 
 
 def mend_aiokafka() -> None:
-    """Two defects of aiokafka 0.14 that a broker outage brings out, mended on its classes (every client in the
-    process has the mends, the norms' faust app's too). Done once, on importing this module.
+    """Two defects of aiokafka 0.14 that a broker outage brings out, mended on its classes, so that every client
+    in the process has the mends. Done once, on importing this module.
 
     - A metadata request that no broker answered is asked again at once whenever the producer holds records, or
       the consumer fetches, for a partition without a known leader (``Sender._sender_routine``,
