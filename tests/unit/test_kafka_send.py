@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import random
+from collections.abc import Iterator
 
 import pytest
 from aiokafka.errors import KafkaTimeoutError, LeaderNotAvailableError
@@ -40,13 +42,22 @@ class GoneMidBatch:
         return future
 
 
-@pytest.mark.parametrize("taken", [2, 5], ids=["a hand-over fails", "a batch fails"])
-async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobody_retrieved(taken):
+@contextlib.contextmanager
+def errors_nobody_retrieved() -> Iterator[list[dict]]:
+    """What the running loop would log meanwhile as an error nobody retrieved (its handler's contexts)."""
     loop = asyncio.get_running_loop()
     unretrieved: list[dict] = []
     previous = loop.get_exception_handler()
     loop.set_exception_handler(lambda loop, context: unretrieved.append(context))
     try:
+        yield unretrieved
+    finally:
+        loop.set_exception_handler(previous)
+
+
+@pytest.mark.parametrize("taken", [2, 5], ids=["a hand-over fails", "a batch fails"])
+async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobody_retrieved(taken):
+    with errors_nobody_retrieved() as unretrieved:
         producer = GoneMidBatch(taken)
         with pytest.raises((KafkaTimeoutError, LeaderNotAvailableError)):
             await send_all(producer, [Record("t", b"k", b"v", p) for p in range(5)])  # type: ignore[arg-type]
@@ -56,8 +67,6 @@ async def test_the_records_of_a_failed_batch_are_not_each_told_as_an_error_nobod
         del producer, future
         await asyncio.sleep(0)  # the done callbacks run
         gc.collect()
-    finally:
-        loop.set_exception_handler(previous)
     assert unretrieved == []
 
 
@@ -67,11 +76,7 @@ async def test_a_batch_that_expired_without_a_leader_is_told_to_its_sender_not_a
     """aiokafka fails a batch's drain waiter with the batch, which only a sender waiting for room on the
     partition reads; and the batch's own future, behind the shield ``send_batch`` hands out, which nobody reads
     once the shield was cancelled."""
-    loop = asyncio.get_running_loop()
-    unretrieved: list[dict] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda loop, context: unretrieved.append(context))
-    try:
+    with errors_nobody_retrieved() as unretrieved:
         batch = MessageBatch(TopicPartition("t", 0), BatchBuilder(1024, 0), ttl=30, linger_time=0)
         sent = asyncio.shield(batch.future)
         if given_up:
@@ -82,8 +87,6 @@ async def test_a_batch_that_expired_without_a_leader_is_told_to_its_sender_not_a
             await sent
         del batch, sent
         gc.collect()
-    finally:
-        loop.set_exception_handler(previous)
     assert unretrieved == []
 
 
