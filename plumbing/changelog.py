@@ -64,14 +64,10 @@ def _stored(method: _Method) -> _Method:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise _failed(self, exc) from exc
+            log.error("state_store_failed", changelog=self.changelog, error=type(exc).__name__)
+            raise StateFailed(f"the state of {self.changelog} failed: {type(exc).__name__}: {exc}") from exc
 
     return wrapper  # type: ignore[return-value]
-
-
-def _failed(state: PartitionedState, error: sqlite3.Error) -> StateFailed:
-    log.error("state_store_failed", changelog=state.changelog, error=type(error).__name__)
-    return StateFailed(f"the state of {state.changelog} failed: {type(error).__name__}: {error}")
 
 
 def from_input(record: Record, source: ConsumerRecord) -> Record:
@@ -127,15 +123,13 @@ class PartitionedState:
     def owned(self) -> set[int]:
         return set(self._partitions)
 
+    @_stored
     def get(self, partition: int, key: bytes) -> bytes | None:
         slot = self._partitions[partition]
         value = self._recent.get((slot, key), _UNKNOWN)
         if value is not _UNKNOWN:
             return value
-        try:
-            row = self._db.execute("SELECT value FROM kv WHERE slot = ? AND key = ?", (slot, key)).fetchone()
-        except sqlite3.Error as exc:
-            raise _failed(self, exc) from exc
+        row = self._db.execute("SELECT value FROM kv WHERE slot = ? AND key = ?", (slot, key)).fetchone()
         return None if row is None else row[0]
 
     def put(self, partition: int, key: bytes, value: bytes | None) -> Record:
