@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
@@ -15,6 +16,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsErr
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder, MessageBatch  # documented, not exported
 from murmurhash2 import murmurhash2
+from pydantic import BaseModel
 
 from plumbing.exceptions import KafkaUnavailable, PartitionMismatch
 from plumbing.outage import Outage
@@ -110,6 +112,14 @@ class Outgoing:
     @classmethod
     def of(cls, topic: TopicSpec, key: str, event: CloudEvent) -> Outgoing:
         return cls(topic.name, key, event.to_bytes(), event.type)
+
+    @classmethod
+    def new(cls, topic: TopicSpec, key: str, kind: type[CloudEvent], data: BaseModel, *, source: str,
+            time: dt.datetime, id: str) -> Outgoing:
+        """A new event of type ``kind`` about ``key`` (its subject), encoded straight from its data (see
+        ``CloudEvent.encode``)."""
+        return cls(topic.name, key, kind.encode(source=source, data=data, subject=key, time=time, id=id),
+                   kind.event_type())
 
     def record(self, settings: KafkaSettings) -> Record:
         """The record on this deployment's topic, in the Kafka binding's structured mode."""

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import to_json
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
@@ -95,6 +96,18 @@ class CloudEvent(Frozen, Generic[DataT]):
             attrs["time"] = datetime.now(timezone.utc)
         return cls(specversion="1.0", type=cls.event_type(), dataschema=cls.schema_uri(), source=source,
                    subject=subject, data=data, **attrs)
+
+    @classmethod
+    def encode(cls, *, source: str, data: DataT, subject: str | None, time: datetime, id: str) -> bytes:
+        """``create(...).to_bytes()`` with the same arguments, without building the envelope: for a producer on a
+        hot path (the router's two events a question) whose attributes are valid by construction, a source of its
+        own and an id and time derived from what it handles. ``data`` is a model, validated when it was made; a
+        test holds both ways to the same bytes."""
+        envelope = {"specversion": "1.0", "id": id, "source": source, "type": cls.event_type(), "time": time}
+        if subject is not None:  # exclude_none leaves a dict's own keys alone
+            envelope["subject"] = subject
+        envelope.update(datacontenttype="application/json", dataschema=cls.schema_uri(), data=data)
+        return to_json(envelope, exclude_none=True)
 
     @classmethod
     @functools.cache

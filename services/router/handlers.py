@@ -31,11 +31,9 @@ def handle_case_resolved(event: CaseResolved, state: PartyState | None) -> Party
 def outgoing(routing: Routing, question: QuestionAsked, *, source: str) -> list[Outgoing]:
     """Events of one routing. Their ids derive from the question, so a redelivery repeats them exactly."""
     key = question.data.partition_key()
-    decision = RoutingDecided.create(source=source, data=routing.decision, subject=key,
-                                     time=routing.decision.decided_at, id=domain.derived_id(question, "decision"))
-    events = [Outgoing.of(DECISIONS, key, decision)]
+    events = [Outgoing.new(DECISIONS, key, RoutingDecided, routing.decision, source=source,
+                           time=routing.decision.decided_at, id=domain.derived_id(question, "decision"))]
     if routing.case is not None:
-        request = OpenCase.create(source=source, data=routing.case, subject=routing.case.case_id,
-                                  time=routing.case.requested_at, id=domain.derived_id(question, "open-case"))
-        events.append(Outgoing.of(CASE_REQUESTS, routing.case.case_id, request))
+        events.append(Outgoing.new(CASE_REQUESTS, routing.case.case_id, OpenCase, routing.case, source=source,
+                                   time=routing.case.requested_at, id=domain.derived_id(question, "open-case")))
     return events

@@ -1,6 +1,7 @@
 """CloudEvents 1.0 in the NL GOV profile: structured mode on Kafka, required attributes never invented."""
 
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -9,13 +10,13 @@ from aiokafka import ConsumerRecord  # the type of what consumers get
 from plumbing.deadletters import Refused, decode_event, guarded
 from plumbing.kafka import CLOUDEVENT_HEADERS, Record, event_record, send_all
 from plumbing.settings import KafkaSettings
-from schemas import DeadLetter, QuestionAsked, QuestionData
-from schemas.envelope import SCHEMA_BASE_URI
+from schemas import DeadLetter, QuestionAsked, QuestionData, RoutingDecided
+from schemas.envelope import SCHEMA_BASE_URI, CloudEvent
 from schemas.export import event_json_schema
 from schemas.topics import ALL_TOPICS
 from services.case.kafka import OutboxPublisher
 from plumbing.kafka import Outgoing
-from tests.builders import NOW, SOURCE
+from tests.builders import NOW, PARTY, SOURCE, decision, open_case
 from tests.fakes import FakeProducer, Journal, record
 
 EVENTS = [event for topic in ALL_TOPICS for event in topic.events]
@@ -105,3 +106,26 @@ def test_every_event_type_has_a_plural_domain_and_points_at_its_published_schema
 def test_producers_mint_ids_and_stamp_the_schema():
     event = QuestionAsked.model_validate(wire_question())
     assert event.id and event.dataschema == QuestionAsked.schema_uri() and event.specversion == "1.0"
+
+
+WINTER = dt.timezone(dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("made, subject, time", [
+    (decision(), "c-q-1", NOW),
+    (decision("q-2", outcome="escalated", rule="escalation", case_id="k-1", department="burgerzaken",
+              due_date=dt.date(2026, 12, 9), repeat_contact=True), None, NOW),
+    (open_case(), "case-1", dt.datetime(2026, 11, 23, 10, 30, 0, 123456, tzinfo=WINTER)),
+    (open_case("k-2", party=PARTY, legal_deadline=dt.date(2027, 1, 4), legal_basis="Awb 9:11"), 'k"2\\', NOW),
+], ids=["decision", "escalation-without-subject", "case-request-in-winter-time", "case-request-odd-subject"])
+def test_encoding_from_data_gives_the_bytes_of_the_event_it_would_make(made, subject, time):
+    kind = type(made)
+    event = kind.create(source=SOURCE, data=made.data, subject=subject, time=time, id=made.id)
+    encoded = kind.encode(source=SOURCE, data=made.data, subject=subject, time=time, id=made.id)
+    assert encoded == event.to_bytes()
+    assert kind.model_validate_json(encoded) == event
+
+
+def test_encoding_from_data_writes_every_attribute_of_the_envelope_but_the_sequence():
+    encoded = json.loads(RoutingDecided.encode(source=SOURCE, data=decision().data, subject="s", time=NOW, id="i"))
+    assert set(CloudEvent.model_fields) - set(encoded) == {"sequence"}
