@@ -73,7 +73,7 @@ def _stored(method: _Method) -> _Method:
 def from_input(record: Record, source: ConsumerRecord) -> Record:
     """A changelog record, tagged with the input record whose handling made it."""
     position = f"{source.topic}:{source.partition}:{source.offset}".encode()
-    return record._replace(headers=(*record.headers, (INPUT_HEADER, position)))
+    return Record(record.topic, record.key, record.value, record.partition, (*record.headers, (INPUT_HEADER, position)))
 
 
 def _uncommitted(record: ConsumerRecord, committed: Committed) -> bool:

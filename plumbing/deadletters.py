@@ -12,7 +12,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from plumbing.exceptions import StateFailed
-from plumbing.kafka import Record, event_record
+from plumbing.kafka import CLOUDEVENT_HEADERS, Record, event_record
 from schemas import DeadLetter, DeadLetterData
 from schemas.deadletters import KeptHeader
 from schemas.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
@@ -98,6 +98,8 @@ def structured_value(record: RawRecord) -> bytes | None:
     Loket reads structured mode only: a record without the ``content-type`` header, with another media
     type, or in binary mode (``ce_*`` headers) is refused, never guessed at.
     """
+    if getattr(record, "headers", None) == CLOUDEVENT_HEADERS:  # as Loket writes them: nothing else to read
+        return record.value
     headers = _headers(record)
     content_type = headers.get("content-type")
     if content_type is not None and content_type.split(b";")[0].strip().lower() == STRUCTURED_MEDIA_TYPE:
