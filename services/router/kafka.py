@@ -23,7 +23,7 @@ from plumbing.settings import KafkaSettings
 from schemas import CaseResolved, QuestionAsked
 from schemas.topics import CASE_EVENTS, CONTACTS, Service
 from services.router import handlers
-from services.router.domain import Classifier, PartyState
+from services.router.domain import Classifier, PartyState, utc
 
 log = structlog.get_logger(__name__)
 SERVICE = Service.ROUTER
@@ -77,9 +77,9 @@ class RouterRecords:
         if party and record.key != party.pseudonym.encode():
             raise Refused("the record's key is not the party's pseudonym (contacts are keyed by pseudonym)")
         state = self._party_state(record) if party else None
-        latest = self._latest.get(record.partition)
-        if latest is None or question.data.received_at > latest:
-            self._latest[record.partition] = question.data.received_at
+        latest, received = self._latest.get(record.partition), utc(question.data.received_at)
+        if latest is None or received > latest:
+            self._latest[record.partition] = received
         outgoing, new_state = handlers.handle_question(
             question, state, classifier=self._classifier, calendar=self._calendar, source=self._source)
         records = [o.record(self._settings) for o in outgoing]

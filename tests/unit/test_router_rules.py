@@ -260,3 +260,14 @@ def test_a_legal_term_ending_on_a_closing_day_of_the_organisation_is_not_extende
     routing = decide(q("Mijn naam is verkeerd gespeld", received_at=received))
     assert routing.case.legal_deadline == dt.date(2026, 12, 24)
     assert routing.case.due_date == dt.date(2026, 12, 10)
+
+
+def test_the_state_keeps_times_on_the_standard_librarys_utc_whatever_the_question_was_parsed_with():
+    """pydantic parses a time with a tzinfo of its own, which makes every comparison with a stored time and
+    every encoding of the state many times slower; the state keeps the same instant on ``dt.timezone.utc``."""
+    parsed = QuestionAsked.model_validate_json(event(q("Mijn kliko is kapot")).to_bytes().replace(
+        b'"received_at":"2026-11-23T09:30:00Z"', b'"received_at":"2026-11-23T10:30:00+01:00"'))
+    assert parsed.data.received_at.tzinfo is not dt.timezone.utc  # what the test is about
+    first = route(parsed, None, classifier=CLASSIFIER, calendar=CALENDAR).state
+    (handled,) = first.handled
+    assert handled.received_at.tzinfo is dt.timezone.utc and handled.received_at == MONDAY

@@ -2,6 +2,6 @@
 
 from services.router.domain.classifier import Classifier
 from services.router.domain.rules import Routing, case_id_for, derived_id, route
-from services.router.domain.state import Handled, OpenCaseRef, PartyState
+from services.router.domain.state import Handled, OpenCaseRef, PartyState, utc
 
-__all__ = ["Classifier", "Handled", "OpenCaseRef", "PartyState", "Routing", "case_id_for", "derived_id", "route"]
+__all__ = ["Classifier", "Handled", "OpenCaseRef", "PartyState", "Routing", "case_id_for", "derived_id", "route", "utc"]

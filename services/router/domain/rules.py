@@ -35,7 +35,7 @@ from schemas import AgentOutcome, DecisionData, OpenCaseData, Outcome, QuestionA
 from schemas.contacts import LIVE_CHANNELS
 from schemas.decisions import Rule
 from services.router.domain.classifier import Classifier
-from services.router.domain.state import Handled, OpenCaseRef, PartyState
+from services.router.domain.state import Handled, OpenCaseRef, PartyState, utc
 
 #: Ids the router mints derive from the question's source and id, so a redelivery mints the same ids.
 ID_NAMESPACE = uuid.UUID("5b0c6f1e-2a8e-4d6b-9a51-6c0e3c1f7d10")
@@ -83,6 +83,11 @@ class _Question:
     def data(self) -> QuestionData:
         return self.event.data
 
+    @cached_property
+    def received_at(self) -> dt.datetime:
+        """When the channel received the question, in ``utc`` as the party's state keeps its times."""
+        return utc(self.data.received_at)
+
     @property
     def received_on(self) -> dt.date:
         # Terms run from receipt, on the Dutch calendar day.
@@ -93,7 +98,7 @@ class _Question:
             question_id=self.id, contact_id=self.data.contact_id, channel=self.data.channel,
             party_pseudonym=self.data.party.pseudonym if self.data.party else None,
             subject_code=self.subject.code, outcome=outcome, rule=rule, reason=reason,
-            repeat_contact=bool(self.state and self.state.is_repeat(self.subject.code, self.key, self.data.received_at)),
+            repeat_contact=bool(self.state and self.state.is_repeat(self.subject.code, self.key, self.received_at)),
             decided_at=self.now, **fields,
         )
 
@@ -248,7 +253,7 @@ def _next_state(q: _Question, org: Organisation, decision: DecisionData, case: O
         state = state.with_case(OpenCaseRef(case_id=case.case_id, subject_code=q.subject.code, opened_by=q.key,
                                             due_date=case.due_date))
     return state.with_handled(Handled(
-        question_key=q.key, subject_code=q.subject.code, received_at=q.data.received_at,
+        question_key=q.key, subject_code=q.subject.code, received_at=q.received_at,
         outcome=decision.outcome.value, case_id=decision.case_id, due_date=decision.due_date,
         repeat_contact=decision.repeat_contact,
     ))

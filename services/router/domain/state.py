@@ -31,6 +31,14 @@ HANDLED_KEPT = REPEAT_WINDOW
 Instant = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
 
+def utc(instant: dt.datetime) -> dt.datetime:
+    """An aware instant on the standard library's UTC, as the state keeps its times. pydantic gives the times it
+    parses a ``tzinfo`` of its own: against that, every subtraction or comparison with a stored time calls back
+    into Python (0.4 µs instead of 0.05), and msgspec encodes it twenty times slower (a state of thirty handled
+    questions in 9 µs instead of 2)."""
+    return instant.astimezone(dt.timezone.utc)
+
+
 class _State(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """Immutable, and stored as an array of its fields in order: add new fields at the end, with a default."""
 
@@ -70,7 +78,8 @@ class PartyState(_State):
         return next((h for h in self.handled if h.question_key == question_key), None)
 
     def is_repeat(self, subject_code: str, question_key: str, received_at: dt.datetime) -> bool:
-        """Did the party contact us on this subject in the window before this question (itself excluded)?"""
+        """Did the party contact us on this subject in the window before this question (itself excluded)?
+        ``received_at`` in ``utc``, as the state's own times are."""
         return any(
             h.subject_code == subject_code and h.question_key != question_key
             and dt.timedelta(0) <= received_at - h.received_at <= REPEAT_WINDOW
