@@ -1,6 +1,6 @@
 """Throughput of the router against a raw aiokafka consume→produce loop, on the same broker in one run.
 
-    python bench/pipeline.py [--events 100000] [--partitions 4]
+    python bench/pipeline.py [--events 100000] [--partitions 4] [--plumbing]
 
 Needs the local stack (``loket stack up``). Prints events/s of each and their ratio; absolute
 numbers depend on the machine and its noise, the ratio is what to compare between runs.
@@ -95,15 +95,17 @@ async def raw_loop(settings: KafkaSettings, count: int) -> float:
 
 async def process_run(command: list[str], output: TopicSpec, settings: KafkaSettings, env: dict[str, str],
                       count: int) -> float:
-    """Start a stream process on the questions; events/s from its first output record to its count-th."""
+    """Start a stream process on the questions; events/s from its first output record to its count-th (counted from
+    what the output topic held when it started)."""
+    probe = await open_reader(settings, output)  # only asks for end offsets; reads nothing
+    partitions = list(probe.assignment())
+    before = sum((await probe.end_offsets(partitions)).values())
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
-    probe = await open_reader(settings, output)  # only asks for end offsets; reads nothing
     try:
-        partitions = list(probe.assignment())
         started = None
         while True:
-            written = sum((await probe.end_offsets(partitions)).values())
+            written = sum((await probe.end_offsets(partitions)).values()) - before
             if written and started is None:
                 started = time.perf_counter()
             if written >= count:
@@ -117,7 +119,7 @@ async def process_run(command: list[str], output: TopicSpec, settings: KafkaSett
         process.wait(timeout=30)
 
 
-async def bench(events: int, partitions: int) -> None:
+async def bench(events: int, partitions: int, plumbing: bool) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     scratch = tempfile.mkdtemp(prefix="loket-bench-")  # faust's working files, removed after the run
     env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning",
@@ -137,6 +139,13 @@ async def bench(events: int, partitions: int) -> None:
         with console.status("loket router…"):
             routed = await process_run([sys.executable, "-m", "loket", "router"], DECISIONS, settings, env, events)
         console.print(f"loket router:            {routed:>10,.0f} events/s")
+        if plumbing:
+            with console.status("the router's plumbing, its domain's work done beforehand…"):
+                replayed = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events)],
+                                             DECISIONS, settings, env, events)
+            console.print(f"router's plumbing alone: {replayed:>10,.0f} events/s   "
+                          f"({replayed / raw:.2f} x the raw loop; the domain's share of the router's time: "
+                          f"{1 - routed / replayed:.0%})")
     finally:
         await delete_deployment_topics(settings)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -146,8 +155,10 @@ async def bench(events: int, partitions: int) -> None:
 
 
 def main(events: int = typer.Option(100_000, help="Questions to push through."),
-         partitions: int = typer.Option(4, help="Partitions of the benchmark's topics.")) -> None:
-    asyncio.run(bench(events, partitions))
+         partitions: int = typer.Option(4, help="Partitions of the benchmark's topics."),
+         plumbing: bool = typer.Option(False, help="Also the router with its domain's work done beforehand "
+                                       "(bench/router_replayed.py): what its plumbing alone costs.")) -> None:
+    asyncio.run(bench(events, partitions, plumbing))
 
 
 if __name__ == "__main__":
