@@ -35,7 +35,7 @@ def utc(instant: dt.datetime) -> dt.datetime:
     """An aware instant on the standard library's UTC, as the state keeps its times. pydantic gives the times it
     parses a ``tzinfo`` of its own: against that, every subtraction or comparison with a stored time calls back
     into Python (0.4 µs instead of 0.05), and msgspec encodes it twenty times slower (a state of thirty handled
-    questions in 9 µs instead of 2)."""
+    questions in 11 µs instead of 2)."""
     return instant.astimezone(dt.timezone.utc)
 
 
