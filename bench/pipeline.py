@@ -1,6 +1,6 @@
 """Throughput of the router against a raw aiokafka consume→produce loop, on the same broker in one run.
 
-    python bench/pipeline.py [--events 100000] [--partitions 4] [--plumbing]
+    python bench/pipeline.py [--events 100000] [--partitions 4] [--parties 5000] [--plumbing]
 
 Needs the local stack (``loket stack up``). Prints events/s of each and their ratio; absolute
 numbers depend on the machine and its noise, the ratio is what to compare between runs.
@@ -38,11 +38,11 @@ HERE = Path(__file__).resolve().parent
 RAW_FORWARD = TopicSpec("bench.raw-forwarded.v1", key="as the input", description="raw loop output", events=())
 
 
-async def produce_questions(settings: KafkaSettings, count: int) -> None:
+async def produce_questions(settings: KafkaSettings, count: int, parties: int = 5000) -> None:
     """``count`` realistic questions on the contacts topic, batched (no await per event); four in five
-    from one of 5,000 known parties, so the router's per-party state is exercised."""
+    from one of ``parties`` known parties, so the router's per-party state is exercised."""
     rng = random.Random(1)
-    parties = [PartyRef(pseudonym=f"{n:064x}", identified_by="bsn") for n in range(5000)]
+    known = [PartyRef(pseudonym=f"{n:064x}", identified_by="bsn") for n in range(parties)]
     source = source_urn(settings.oin, "bench")
     now = dt.datetime.now(dt.timezone.utc)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=262144)
@@ -51,7 +51,7 @@ async def produce_questions(settings: KafkaSettings, count: int) -> None:
         pending = []
         for i in range(count):
             channel, text = rng.choice(QUESTIONS)
-            party = rng.choice(parties) if rng.random() < 0.8 else None
+            party = rng.choice(known) if rng.random() < 0.8 else None
             data = QuestionData(contact_id=f"b{i}", channel=channel, text=text, party=party, received_at=now)
             event = QuestionAsked.create(source=source, data=data, subject=data.contact_id, time=now)
             key = data.partition_key().encode()
@@ -119,7 +119,7 @@ async def process_run(command: list[str], output: TopicSpec, settings: KafkaSett
         process.wait(timeout=30)
 
 
-async def bench(events: int, partitions: int, plumbing: bool) -> None:
+async def bench(events: int, partitions: int, parties: int, plumbing: bool) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     scratch = tempfile.mkdtemp(prefix="loket-bench-")  # faust's working files, removed after the run
     env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning",
@@ -129,7 +129,7 @@ async def bench(events: int, partitions: int, plumbing: bool) -> None:
     await ensure_topics(settings, topics)
     try:
         with console.status(f"producing {events:,} questions…"):
-            await produce_questions(settings, events)
+            await produce_questions(settings, events, parties)
         with console.status("raw aiokafka consume→produce loop…"):
             raw = await raw_loop(settings, events)
         console.print(f"raw aiokafka loop:       {raw:>10,.0f} events/s")
@@ -156,9 +156,11 @@ async def bench(events: int, partitions: int, plumbing: bool) -> None:
 
 def main(events: int = typer.Option(100_000, help="Questions to push through."),
          partitions: int = typer.Option(4, help="Partitions of the benchmark's topics."),
+         parties: int = typer.Option(5000, help="Known parties that four in five questions come from: the fewer, "
+                                     "the more each asks and the larger its state."),
          plumbing: bool = typer.Option(False, help="Also the router with its domain's work done beforehand "
                                        "(bench/router_replayed.py): what its plumbing alone costs.")) -> None:
-    asyncio.run(bench(events, partitions, plumbing))
+    asyncio.run(bench(events, partitions, parties, plumbing))
 
 
 if __name__ == "__main__":
