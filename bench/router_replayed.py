@@ -35,10 +35,11 @@ SERVICE = "router-replayed"
 async def routed_beforehand(settings: RouterSettings, count: int) -> dict[tuple[int, int], list[Record]]:
     """The records the router's handler makes of the first ``count`` questions, by partition and offset."""
     organisation = load_organisation(settings.organisation_file)
-    state = PartitionedState(router_kafka.InternalTopics.of(settings).party_state.name)
+    internal = router_kafka.InternalTopics.of(settings)
+    state = PartitionedState(internal.party_state.name)
     state.install({partition: {} for partition in range(settings.topic_partitions)})
     records = router_kafka.RouterRecords(
-        settings, state, router_kafka.InternalTopics.of(settings).closures.name,
+        settings, state, internal.closures.name,
         classifier=Classifier(organisation), calendar=TermCalendar.of(organisation),
         source=source_urn(settings.oin, "loket-router"))
     done: dict[tuple[int, int], list[Record]] = {}
