@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 
 from plumbing.calendar import TermCalendar, dutch_day
@@ -57,12 +56,22 @@ class Routing:
 
 @dataclass(frozen=True)
 class _Question:
-    """One question with everything the rules look at."""
+    """One question with everything the rules look at. Made by ``of``, which works out once what the rules ask
+    for again and again (a ``cached_property`` takes a lock on every first use in Python 3.11)."""
 
     event: QuestionAsked
+    data: QuestionData
     subject: Subject
     how: str
     state: PartyState | None
+    #: A short stable digest of source and id, which together make a CloudEvent unique.
+    key: str
+    #: When the channel received the question, in ``utc`` as the party's state keeps its times.
+    received_at: dt.datetime
+
+    @classmethod
+    def of(cls, event: QuestionAsked, subject: Subject, how: str, state: PartyState | None) -> _Question:
+        return cls(event, event.data, subject, how, state, derived_id(event, "question"), utc(event.data.received_at))
 
     @property
     def id(self) -> str:
@@ -73,20 +82,6 @@ class _Question:
         """The instant the decision is made at: the question's own time (when it entered the stream), never
         the clock, so that a redelivered question is decided, to the byte, as it was the first time."""
         return self.event.time or self.data.received_at
-
-    @cached_property
-    def key(self) -> str:
-        """A short stable digest of source and id, which together make a CloudEvent unique."""
-        return derived_id(self.event, "question")
-
-    @property
-    def data(self) -> QuestionData:
-        return self.event.data
-
-    @cached_property
-    def received_at(self) -> dt.datetime:
-        """When the channel received the question, in ``utc`` as the party's state keeps its times."""
-        return utc(self.data.received_at)
 
     @property
     def received_on(self) -> dt.date:
@@ -121,7 +116,7 @@ def route(
 ) -> Routing:
     """Apply the one-desk rules to one question, given what we know of its party (None if unknown)."""
     subject, how = classifier.classify(question.data)
-    q = _Question(question, subject, how, state)
+    q = _Question.of(question, subject, how, state)
     org = classifier.organisation
     done = state.handled_for(q.key) if state else None
     if done is not None:
@@ -165,7 +160,8 @@ def _decide(q: _Question, org: Organisation, calendar: TermCalendar) -> tuple[De
         reason = f"De medewerker heeft de vraag over '{subject.title}' doorverwezen."
         return q.decision(Outcome.REFERRED, Rule.AGENT_OUTCOME, reason), None
     rule = Rule.AGENT_OUTCOME if agent is AgentOutcome.ESCALATED else _escalation_rule(q)
-    return _escalate(q, org, calendar, rule=rule, terms=subject if subject.case_type else org.subject(org.general_subject))
+    terms = subject if subject.case_type else org.subject(org.general_subject)
+    return _escalate(q, org, calendar, rule=rule, terms=terms)
 
 
 def _referral(q: _Question, org: Organisation) -> DecisionData:
