@@ -1,6 +1,6 @@
 """Throughput of the router against a raw aiokafka consume→produce loop, on the same broker in one run.
 
-    python bench/pipeline.py [--events 100000] [--partitions 4] [--parties 5000] [--plumbing]
+    python bench/pipeline.py [--events 100000] [--partitions 4] [--parties 5000] [--plumbing] [--without-rules]
 
 Needs the local stack (``loket stack up``). Prints events/s of each and their ratio; absolute
 numbers depend on the machine and its noise, the ratio is what to compare between runs. Two raw loops
@@ -120,7 +120,7 @@ async def process_run(command: list[str], output: TopicSpec, settings: KafkaSett
         process.wait(timeout=30)
 
 
-async def bench(events: int, partitions: int, parties: int, plumbing: bool) -> None:
+async def bench(events: int, partitions: int, parties: int, plumbing: bool, without_rules: bool) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     scratch = tempfile.mkdtemp(prefix="loket-bench-")  # faust's working files, removed after the run
     env = {"LOKET_TOPIC_PREFIX": prefix, "LOKET_TOPIC_PARTITIONS": str(partitions), "LOKET_LOG_LEVEL": "warning",
@@ -150,11 +150,16 @@ async def bench(events: int, partitions: int, parties: int, plumbing: bool) -> N
         console.print(f"loket router:            {routed:>10,.0f} events/s")
         if plumbing:
             with console.status("the router's plumbing, its domain's work done beforehand…"):
-                replayed = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events)],
-                                             DECISIONS, settings, env, events)
+                replayed = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events),
+                                              "records"], DECISIONS, settings, env, events)
             console.print(f"router's plumbing alone: {replayed:>10,.0f} events/s   "
-                          f"({replayed / raw:.2f} x the raw loop; the domain's share of the router's time: "
-                          f"{1 - routed / replayed:.0%})")
+                          f"({replayed / raw:.2f} x raw; domain's share {1 - routed / replayed:.0%})")
+        if without_rules:
+            with console.status("the router, its rules' work done beforehand…"):
+                ruleless = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events),
+                                              "rules"], DECISIONS, settings, env, events)
+            console.print(f"router without its rules:{ruleless:>10,.0f} events/s   "
+                          f"({ruleless / raw:.2f} x raw; rules' share {1 - routed / ruleless:.0%})")
     finally:
         await delete_deployment_topics(settings)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -168,8 +173,11 @@ def main(events: int = typer.Option(100_000, help="Questions to push through."),
          parties: int = typer.Option(5000, help="Known parties that four in five questions come from: the fewer, "
                                      "the more each asks and the larger its state."),
          plumbing: bool = typer.Option(False, help="Also the router with its domain's work done beforehand "
-                                       "(bench/router_replayed.py): what its plumbing alone costs.")) -> None:
-    asyncio.run(bench(events, partitions, parties, plumbing))
+                                       "(bench/router_replayed.py): what its plumbing alone costs."),
+         without_rules: bool = typer.Option(False, help="Also the router with only its rules' work (classification "
+                                            "included) done beforehand: the most a speed-up of the rules could "
+                                            "give.")) -> None:
+    asyncio.run(bench(events, partitions, parties, plumbing, without_rules))
 
 
 if __name__ == "__main__":
