@@ -3,8 +3,9 @@
     python bench/pipeline.py [--events 100000] [--partitions 4] [--parties 5000] [--plumbing] [--without-rules]
 
 Needs the local stack (``loket stack up``). Prints events/s of each and their ratio; absolute
-numbers depend on the machine and its noise, the ratio is what to compare between runs. Two raw loops
-that are not counted warm the broker up first: on a broker just started the first runs are slower.
+numbers depend on the machine and its noise, the ratio is what to compare between runs. Raw loops
+that are not counted (two at least, 200,000 records in all) warm the broker up first: on a broker
+just started the first runs are slower.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from schemas.topics import CONTACTS, DECISIONS, FIXED_TOPICS, TopicSpec
 
 console = Console()
 HERE = Path(__file__).resolve().parent
+#: Records the raw loops that warm the broker up go through in all (two loops at least).
+WARM_UP_RECORDS = 200_000
 RAW_FORWARD = TopicSpec("bench.raw-forwarded.v1", key="as the input", description="raw loop output", events=())
 
 
@@ -131,13 +134,13 @@ async def bench(events: int, partitions: int, parties: int, plumbing: bool, with
     try:
         with console.status(f"producing {events:,} questions…"):
             await produce_questions(settings, events, parties)
-        with console.status("warming the broker up: two raw loops, not counted…"):
+        with console.status("warming the broker up: raw loops, not counted…"):
             # A broker just started is slow for its first few hundred thousand records (its JVM still compiling,
             # most likely). Five raw loops over the same 100,000 questions, one after the other on a fresh stack,
             # gave 22.5k, 23.7k, 29.7k, 32.8k and 31.7k/s; on the same stack afterwards 31-33k from the first.
             # Without this, a run on a fresh stack flatters the router (0.49 and 0.51 against 0.34-0.38 after it);
             # with it, the first run on a fresh stack gave 0.35.
-            for warm_up in (1, 2):
+            for warm_up in range(max(2, -(-WARM_UP_RECORDS // events))):
                 await raw_loop(settings, events, group=f"bench-warm-up-{warm_up}")
         with console.status("raw aiokafka consume→produce loop…"):
             raw = await raw_loop(settings, events)
@@ -148,18 +151,14 @@ async def bench(events: int, partitions: int, parties: int, plumbing: bool, with
         with console.status("loket router…"):
             routed = await process_run([sys.executable, "-m", "loket", "router"], DECISIONS, settings, env, events)
         console.print(f"loket router:            {routed:>10,.0f} events/s")
-        if plumbing:
-            with console.status("the router's plumbing, its domain's work done beforehand…"):
-                replayed = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events),
-                                              "records"], DECISIONS, settings, env, events)
-            console.print(f"router's plumbing alone: {replayed:>10,.0f} events/s   "
-                          f"({replayed / raw:.2f} x raw; domain's share {1 - routed / replayed:.0%})")
-        if without_rules:
-            with console.status("the router, its rules' work done beforehand…"):
-                ruleless = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events),
-                                              "rules"], DECISIONS, settings, env, events)
-            console.print(f"router without its rules:{ruleless:>10,.0f} events/s   "
-                          f"({ruleless / raw:.2f} x raw; rules' share {1 - routed / ruleless:.0%})")
+        replays = [("records", "router's plumbing alone", "domain's")] if plumbing else []
+        replays += [("rules", "router without its rules", "rules'")] if without_rules else []
+        for mode, name, share in replays:  # bench/router_replayed.py: what is left with part of the work done before
+            with console.status(f"{name}…"):
+                replayed = await process_run([sys.executable, str(HERE / "router_replayed.py"), str(events), mode],
+                                             DECISIONS, settings, env, events)
+            console.print(f"{name + ':':25}{replayed:>10,.0f} events/s   "
+                          f"({replayed / raw:.2f} x raw; {share} share {1 - routed / replayed:.0%})")
     finally:
         await delete_deployment_topics(settings)
         shutil.rmtree(scratch, ignore_errors=True)
