@@ -138,8 +138,8 @@ async def bench(events: int, partitions: int, parties: int, plumbing: bool, with
             # A broker just started is slow for its first few hundred thousand records (its JVM still compiling,
             # most likely). Five raw loops over the same 100,000 questions, one after the other on a fresh stack,
             # gave 22.5k, 23.7k, 29.7k, 32.8k and 31.7k/s; on the same stack afterwards 31-33k from the first.
-            # Without this, a run on a fresh stack flatters the router (0.49 and 0.51 against 0.34-0.38 after it);
-            # with it, the first run on a fresh stack gave 0.35.
+            # Without this, a run on a fresh stack flatters the router (0.39; with one loop's warm-up 0.49 and 0.51;
+            # 0.31-0.38 in the runs after); with it, the first run on a fresh stack gave 0.35.
             for warm_up in range(max(2, -(-WARM_UP_RECORDS // events))):
                 await raw_loop(settings, events, group=f"bench-warm-up-{warm_up}")
         with console.status("raw aiokafka consume→produce loop…"):
