@@ -59,7 +59,6 @@ def replayed_route(question: QuestionAsked, state: PartyState | None = None, **k
     return ROUTE(question, state, **kwargs) if made is None else made
 
 
-
 async def routed_beforehand(settings: RouterSettings, count: int) -> dict[tuple[int, int], list[Record]]:
     """The records the router's handler makes of the first ``count`` questions, by partition and offset."""
     organisation = load_organisation(settings.organisation_file)
@@ -101,6 +100,7 @@ def main(count: int, replayed: str) -> None:
 
         router_kafka.RouterRecords.question = handed_out  # type: ignore[method-assign]
     app.main()
+
 
 if __name__ == "__main__":
     main(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "records")
