@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field
 from schemas import PersonalData
 from schemas.envelope import Frozen
 from services.case.commands import COLUMNS, CaseState, NotAllowed, Outcome, Role, Worker
-from services.case.store import insert_outbox
+from services.case.store import acquired, insert_outbox
 
 #: At most this many contacts and cases in one klantbeeld, the most recent first.
 KLANTBEELD_MOST = 500
@@ -173,7 +173,7 @@ class BackOffice:
         where, args = _where(worker, filters, today)
         n = len(args)
         columns = _SUMMARY.format(overdue=_overdue(f"${n + 1}::date"))
-        async with self._pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        async with acquired(self._pool) as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
             total = await conn.fetchval(f"SELECT count(*) FROM cases WHERE {where}", *args)
             rows = await conn.fetch(f"SELECT {columns} FROM cases WHERE {where} ORDER BY service_due, case_id "
                                     f"LIMIT ${n + 2} OFFSET ${n + 3}", *args, today, limit, offset)
@@ -181,14 +181,14 @@ class BackOffice:
 
     async def case(self, worker: Worker, case_id: str, *, today: dt.date) -> CaseDetail:
         """One case the worker may see, with its history and linked contacts."""
-        async with self._pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        async with acquired(self._pool) as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
             return await _detail(conn, worker, case_id, today)
 
     async def change(self, worker: Worker, case_id: str, expected_version: int, rule: Callable[[CaseState], Outcome],
                      *, today: dt.date) -> CaseDetail:
         """Apply ``rule`` to the case as it is now, if it is still at ``expected_version``: the case, its history,
         its events and its alarms' new days in one transaction. Returns the case as changed."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with acquired(self._pool) as conn, conn.transaction():
             row = await conn.fetchrow(f"SELECT {', '.join(COLUMNS)} FROM cases WHERE case_id = $1 FOR UPDATE",
                                       case_id)
             case = _visible(worker, row)
@@ -207,7 +207,7 @@ class BackOffice:
 
     async def party(self, worker: Worker, case_id: str, *, purpose: str) -> CaseParty:
         """A case's personal data; the read goes into the access log in the same transaction."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with acquired(self._pool) as conn, conn.transaction():
             row = await conn.fetchrow(f"SELECT {', '.join(COLUMNS)} FROM cases WHERE case_id = $1", case_id)
             case = _visible(worker, row)
             party = await conn.fetchrow("SELECT party, question FROM case_parties WHERE case_id = $1", case_id)
@@ -222,7 +222,7 @@ class BackOffice:
                          today: dt.date) -> Klantbeeld:
         """Every contact and case of a party; the read goes into the access log in the same transaction."""
         columns = _SUMMARY.format(overdue=_overdue("$2"))
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with acquired(self._pool) as conn, conn.transaction():
             contacts = await conn.fetch(_CONTACTS.format(where="party_pseudonym = $1", order="DESC") + " LIMIT $2",
                                         party_pseudonym, KLANTBEELD_MOST)
             cases = await conn.fetch(f"SELECT {columns} FROM cases WHERE party_pseudonym = $1 "
@@ -235,7 +235,7 @@ class BackOffice:
         """A page of the access log, the latest first: for admins only."""
         if worker.role is not Role.ADMIN:
             raise NotAllowed("only an admin reads the access log")
-        async with self._pool.acquire() as conn:
+        async with acquired(self._pool) as conn:
             total = await conn.fetchval("SELECT count(*) FROM personal_data_reads")
             rows = await conn.fetch("SELECT id, worker_id, role, read_at, what, party_pseudonym, case_id, purpose "
                                     "FROM personal_data_reads ORDER BY id DESC LIMIT $1 OFFSET $2", limit, offset)

@@ -10,6 +10,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from schemas.topics import BACKOFFICE, CASE_EVENTS
+from services.case.store import acquired
 
 OPEN_STATUSES = ("registered", "in_progress", "suspended")
 EVENT_TYPES = frozenset(e.event_type() for topic in (CASE_EVENTS, BACKOFFICE) for e in topic.events)
@@ -52,7 +53,7 @@ FROM cases WHERE status <> 'resolved' GROUP BY 1, 2
 
 async def refresh(pool: asyncpg.Pool, departments: Departments, today: dt.date) -> None:
     """Set the gauges from PostgreSQL: what is open, overdue and waiting now, whichever process changed it."""
-    async with pool.acquire() as conn:
+    async with acquired(pool) as conn:
         rows = await conn.fetch(_OPEN, today)
         waiting = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     open_ = {(d, s): 0 for d in (*departments.codes, OTHER) for s in OPEN_STATUSES}

@@ -4,13 +4,30 @@ transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
 
 from plumbing.kafka import Outgoing
+from plumbing.retry import database_away
 from services.case.domain import SYSTEM, NewCase
+
+
+@asynccontextmanager
+async def acquired(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of ``pool`` for one piece of work. Should the work find PostgreSQL away, the connection is
+    closed instead of handed back: the pool would first reset it, and a connection lost in the middle of a
+    transaction, before asyncpg has seen it closed, makes that reset log an error of its own ("Resetting
+    connection with an active transaction") and fail once more."""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        except Exception as exc:
+            if database_away(exc):
+                conn.terminate()
+            raise
 
 
 @dataclass(frozen=True)
@@ -157,7 +174,7 @@ class PgCaseStore:
     async def add_all(self, cases: Sequence[NewCase]) -> Stored:
         """Store a batch of new cases in one transaction. Should PostgreSQL refuse the data of one (not the
         connection: that error is raised), the batch is stored again case by case, leaving out the refused."""
-        async with self._pool.acquire() as conn:
+        async with acquired(self._pool) as conn:
             try:
                 async with conn.transaction():
                     return Stored(opened=await self._insert(conn, cases))
@@ -219,7 +236,7 @@ class PgOutbox:
     async def relay(self, publish: Callable[[list[Outgoing]], Awaitable[None]], limit: int = RELAY_BATCH) -> int:
         """Hand up to ``limit`` pending messages to ``publish``; they are marked published in the transaction
         that took them, which commits only once ``publish`` returned (and rolls back when it raises)."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with acquired(self._pool) as conn, conn.transaction():
             rows = await conn.fetch(_TAKE_PENDING, limit)
             if not rows:
                 return 0

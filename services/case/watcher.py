@@ -21,7 +21,7 @@ from plumbing.kafka import Outgoing
 from schemas.cases import DEADLINE_EVENTS, DeadlineData
 from schemas.topics import CASE_EVENTS
 from services.case import metrics
-from services.case.store import insert_outbox
+from services.case.store import acquired, insert_outbox
 
 log = structlog.get_logger(__name__)
 #: Most levels announced per transaction.
@@ -60,7 +60,7 @@ class DeadlineWatcher:
     async def announce_due(self) -> int:
         """Announce up to one batch of levels reached; returns how many."""
         now = dt.datetime.now(dt.timezone.utc)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with acquired(self._pool) as conn, conn.transaction():
             rows = await conn.fetch(_DUE, self._today(), list(self._levels), self.batch)
             if not rows:
                 return 0

@@ -12,6 +12,7 @@ from loket import stack
 from schemas import CaseOpened
 from schemas.topics import CASE_EVENTS, CASE_REQUESTS
 from services.case.settings import CaseSettings
+from services.case.store import acquired
 from tests.builders import open_case
 from tests.realstack import Topics, deployment_env, deployment_on, eventually, free_port, health, readiness
 
@@ -73,6 +74,27 @@ async def test_the_case_service_rides_out_postgresql_stopped_for_30_seconds(thro
     about_it = [line for line in told.splitlines() if "dependency_" in line or "asyncpg" in line]
     assert len(about_it) <= 6, "\n".join(about_it[:40])  # a handful about the outage, not one per retry
     assert "Traceback" not in told, told[-4000:]
+
+
+async def test_a_connection_that_found_postgresql_away_is_closed_not_reset_and_handed_out_again(env):
+    # The outage above once logged an error of asyncpg's own: a connection lost in the middle of a transaction,
+    # not yet seen closed, was handed back to the pool, whose reset then found a transaction open. That timing
+    # cannot be forced here, so the connection's loss is raised inside an open transaction on a live connection.
+    told: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: told.append(context["message"]))
+    pool = await asyncpg.create_pool(env["LOKET_DATABASE_URL"], min_size=1, max_size=1)
+    try:
+        with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+            async with acquired(pool) as conn:
+                lost = await conn.fetchval("SELECT pg_backend_pid()")
+                await conn.execute("BEGIN")
+                raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        assert await pool.fetchval("SELECT pg_backend_pid()") != lost  # a new connection, not the one reset
+        assert told == []
+    finally:
+        loop.set_exception_handler(None)
+        await pool.close()
 
 
 def _case_id(value: bytes) -> str:
